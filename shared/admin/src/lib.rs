@@ -1,0 +1,126 @@
+//! Creating or promoting an admin without hand-written SQL. The account is
+//! written as one idempotent upsert: a new address gets an account with the
+//! `admin` role; an existing one keeps its password and gains the role.
+#![forbid(unsafe_code)]
+
+use argon2::password_hash::{PasswordHasher, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use sealpost_ports::SiteId;
+
+/// OWASP's minimum for Argon2id: 19 MiB, 2 passes, 1 lane.
+pub const ARGON2_M_KIB: u32 = 19_456;
+pub const ARGON2_T: u32 = 2;
+pub const ARGON2_P: u32 = 1;
+
+/// Why an admin cannot be written.
+#[derive(Debug, PartialEq, Eq)]
+pub enum AdminError {
+    Email,
+    Password,
+    Hash(String),
+}
+
+impl std::fmt::Display for AdminError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AdminError::Email => write!(f, "not a valid email address"),
+            AdminError::Password => write!(f, "the password must be 8 to 128 characters"),
+            AdminError::Hash(e) => write!(f, "password hashing failed: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for AdminError {}
+
+/// Normalises and checks an email address: trimmed, lower-cased, one `@`,
+/// no spaces or quotes, at most 254 characters.
+pub fn normalize_email(email: &str) -> Result<String, AdminError> {
+    let email = email.trim().to_lowercase();
+    let (local, domain) = email.split_once('@').ok_or(AdminError::Email)?;
+    let ok = !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && email.len() <= 254
+        && !domain.contains('@')
+        && email.chars().all(|c| {
+            c.is_ascii_graphic() && !matches!(c, '"' | '\'' | '\\' | '<' | '>' | ',' | ';')
+        });
+    if ok {
+        Ok(email)
+    } else {
+        Err(AdminError::Email)
+    }
+}
+
+/// An Argon2id PHC string for `password` with a fresh random salt.
+pub fn hash_password(password: &str) -> Result<String, AdminError> {
+    let len = password.chars().count();
+    if !(8..=128).contains(&len) {
+        return Err(AdminError::Password);
+    }
+    let mut salt = [0u8; 16];
+    getrandom::getrandom(&mut salt).map_err(|e| AdminError::Hash(e.to_string()))?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| AdminError::Hash(e.to_string()))?;
+    let params = Params::new(ARGON2_M_KIB, ARGON2_T, ARGON2_P, None)
+        .map_err(|e| AdminError::Hash(e.to_string()))?;
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AdminError::Hash(e.to_string()))
+}
+
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// The upsert for `wrangler d1 execute`. Values are validated above and
+/// quoted; the password only appears as its hash.
+pub fn upsert_sql(
+    site: &SiteId,
+    email: &str,
+    password: &str,
+    user_id: &str,
+    now: &str,
+) -> Result<String, AdminError> {
+    let email = normalize_email(email)?;
+    let hash = hash_password(password)?;
+    Ok(format!(
+        "INSERT INTO users (id, site_id, email, display_name, locale, password_hash, roles, created_at, updated_at)\n\
+         VALUES ({id}, {site}, {email}, 'Admin', 'en', {hash}, '[\"admin\"]', {now}, {now})\n\
+         ON CONFLICT (site_id, email) DO UPDATE SET\n  \
+         roles = CASE WHEN EXISTS (SELECT 1 FROM json_each(users.roles) WHERE value = 'admin')\n    \
+         THEN users.roles ELSE json_insert(users.roles, '$[#]', 'admin') END,\n  \
+         updated_at = excluded.updated_at;\n",
+        id = quote(user_id),
+        site = quote(site.as_str()),
+        email = quote(&email),
+        hash = quote(&hash),
+        now = quote(now),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised_and_junk_is_refused() {
+        assert_eq!(
+            normalize_email("  Admin@Example.COM ").unwrap(),
+            "admin@example.com"
+        );
+        for bad in [
+            "", "no-at", "a@b", "a@@b.c", "x'@b.c", "a b@c.d", "@b.c", "a@.c",
+        ] {
+            assert_eq!(normalize_email(bad), Err(AdminError::Email), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_hash_is_argon2id_at_owasp_parameters_and_short_passwords_are_refused() {
+        let phc = hash_password("correct horse battery").unwrap();
+        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
+        assert_eq!(hash_password("short"), Err(AdminError::Password));
+    }
+}

@@ -1,0 +1,296 @@
+//! The `/health` answer in the Terminus shape:
+//! `{"status":"ok"|"error","info":{…up…},"error":{…down…},"details":{…all…}}`,
+//! 200 when every indicator is up, 503 otherwise. Also reads such a report back, so
+//! the gateway can fold in a downstream worker's own report.
+
+use serde_json::{Map, Value};
+
+use crate::response::ApiResponse;
+
+/// The state of one dependency (`d1`, `kv`, a downstream worker…).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Indicator {
+    pub up: bool,
+    /// Extra fields shown next to `"status"` (a `"status"` key here is ignored).
+    pub details: Map<String, Value>,
+}
+
+impl Indicator {
+    pub fn up() -> Indicator {
+        Indicator {
+            up: true,
+            details: Map::new(),
+        }
+    }
+
+    /// Down, with `{"message": message}`. Keep the message free of internals.
+    pub fn down(message: &str) -> Indicator {
+        Indicator {
+            up: false,
+            details: Map::new(),
+        }
+        .with("message", message)
+    }
+
+    /// Adds a detail field.
+    pub fn with(mut self, key: impl Into<String>, value: impl Into<Value>) -> Indicator {
+        self.details.insert(key.into(), value.into());
+        self
+    }
+
+    fn to_json(&self) -> Value {
+        let mut obj = Map::new();
+        obj.insert(
+            "status".to_owned(),
+            Value::from(if self.up { "up" } else { "down" }),
+        );
+        for (k, v) in &self.details {
+            if k != "status" {
+                obj.insert(k.clone(), v.clone());
+            }
+        }
+        Value::Object(obj)
+    }
+
+    fn from_json(value: &Value) -> Option<Indicator> {
+        let obj = value.as_object()?;
+        let up = match obj.get("status")?.as_str()? {
+            "up" => true,
+            "down" => false,
+            _ => return None,
+        };
+        let details = obj
+            .iter()
+            .filter(|(k, _)| k.as_str() != "status")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        Some(Indicator { up, details })
+    }
+}
+
+/// A set of named indicators.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HealthReport {
+    indicators: Vec<(String, Indicator)>,
+}
+
+impl HealthReport {
+    pub fn new() -> HealthReport {
+        HealthReport::default()
+    }
+
+    /// Adds (or replaces) the indicator called `name`.
+    pub fn add(&mut self, name: impl Into<String>, indicator: Indicator) {
+        let name = name.into();
+        match self.indicators.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, existing)) => *existing = indicator,
+            None => self.indicators.push((name, indicator)),
+        }
+    }
+
+    /// Adds every indicator of `other` (e.g. a downstream worker's report).
+    pub fn extend(&mut self, other: HealthReport) {
+        for (name, indicator) in other.indicators {
+            self.add(name, indicator);
+        }
+    }
+
+    /// The indicators, in the order added.
+    pub fn indicators(&self) -> &[(String, Indicator)] {
+        &self.indicators
+    }
+
+    /// Whether every indicator is up (an empty report is ok).
+    pub fn is_ok(&self) -> bool {
+        self.indicators.iter().all(|(_, i)| i.up)
+    }
+
+    /// 200 when ok, 503 otherwise.
+    pub fn status_code(&self) -> u16 {
+        if self.is_ok() { 200 } else { 503 }
+    }
+
+    /// The Terminus JSON shape.
+    pub fn to_json(&self) -> Value {
+        let mut info = Map::new();
+        let mut error = Map::new();
+        let mut details = Map::new();
+        for (name, indicator) in &self.indicators {
+            let json = indicator.to_json();
+            if indicator.up {
+                info.insert(name.clone(), json.clone());
+            } else {
+                error.insert(name.clone(), json.clone());
+            }
+            details.insert(name.clone(), json);
+        }
+        let mut out = Map::new();
+        out.insert(
+            "status".to_owned(),
+            Value::from(if self.is_ok() { "ok" } else { "error" }),
+        );
+        out.insert("info".to_owned(), Value::Object(info));
+        out.insert("error".to_owned(), Value::Object(error));
+        out.insert("details".to_owned(), Value::Object(details));
+        Value::Object(out)
+    }
+
+    /// The `/health` response (no envelope).
+    pub fn into_response(self) -> ApiResponse {
+        ApiResponse::json_value(self.status_code(), &self.to_json())
+    }
+
+    /// Reads a Terminus report (as produced by [`HealthReport::to_json`]). Uses
+    /// `details` when present, else `info` and `error`. `None` when the shape is
+    /// wrong, or when it says `"error"` without any indicator being down (so the
+    /// caller treats an unreadable or inconsistent report as that worker down).
+    pub fn from_json(value: &Value) -> Option<HealthReport> {
+        let obj = value.as_object()?;
+        let ok = match obj.get("status")?.as_str()? {
+            "ok" => true,
+            "error" => false,
+            _ => return None,
+        };
+        let mut report = HealthReport::new();
+        let mut read = |section: &Value| -> Option<()> {
+            for (name, indicator) in section.as_object()? {
+                report.add(name.clone(), Indicator::from_json(indicator)?);
+            }
+            Some(())
+        };
+        match obj.get("details") {
+            Some(details) => read(details)?,
+            None => {
+                for key in ["info", "error"] {
+                    if let Some(section) = obj.get(key) {
+                        read(section)?;
+                    }
+                }
+            }
+        }
+        (report.is_ok() == ok).then_some(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn all_up_is_ok_with_200() {
+        let mut r = HealthReport::new();
+        r.add("d1", Indicator::up());
+        r.add("kv", Indicator::up().with("latencyMs", 3));
+        assert!(r.is_ok());
+        assert_eq!(r.status_code(), 200);
+        assert_eq!(
+            r.to_json(),
+            json!({
+                "status": "ok",
+                "info": {"d1": {"status": "up"}, "kv": {"status": "up", "latencyMs": 3}},
+                "error": {},
+                "details": {"d1": {"status": "up"}, "kv": {"status": "up", "latencyMs": 3}}
+            })
+        );
+    }
+
+    #[test]
+    fn one_down_is_error_with_503() {
+        let mut r = HealthReport::new();
+        r.add("d1", Indicator::up());
+        r.add("kv", Indicator::down("timeout"));
+        assert!(!r.is_ok());
+        let resp = r.clone().into_response();
+        assert_eq!(resp.status, 503);
+        assert_eq!(
+            resp.header("content-type"),
+            Some("application/json; charset=utf-8")
+        );
+        assert_eq!(
+            resp.body_json().unwrap(),
+            json!({
+                "status": "error",
+                "info": {"d1": {"status": "up"}},
+                "error": {"kv": {"status": "down", "message": "timeout"}},
+                "details": {"d1": {"status": "up"}, "kv": {"status": "down", "message": "timeout"}}
+            })
+        );
+    }
+
+    #[test]
+    fn empty_report_is_ok() {
+        let r = HealthReport::new();
+        assert_eq!(r.status_code(), 200);
+        assert_eq!(
+            r.to_json(),
+            json!({"status":"ok","info":{},"error":{},"details":{}})
+        );
+    }
+
+    #[test]
+    fn a_status_detail_cannot_override_the_indicator_status() {
+        let mut r = HealthReport::new();
+        r.add("kv", Indicator::down("x").with("status", "up"));
+        assert_eq!(r.to_json()["details"]["kv"]["status"], json!("down"));
+        assert_eq!(r.status_code(), 503);
+    }
+
+    #[test]
+    fn adding_the_same_name_replaces_it() {
+        let mut r = HealthReport::new();
+        r.add("d1", Indicator::up());
+        r.add("d1", Indicator::down("gone"));
+        assert_eq!(r.indicators().len(), 1);
+        assert!(!r.is_ok());
+        assert_eq!(r.to_json()["info"], json!({}));
+    }
+
+    #[test]
+    fn a_report_round_trips_through_json() {
+        let mut r = HealthReport::new();
+        r.add("d1", Indicator::up().with("latencyMs", 2));
+        r.add("queue", Indicator::down("unreachable"));
+        let back = HealthReport::from_json(&r.to_json()).unwrap();
+        assert_eq!(back.to_json(), r.to_json());
+        assert!(!back.is_ok());
+    }
+
+    #[test]
+    fn a_report_without_details_is_read_from_info_and_error() {
+        let v = json!({"status":"error","info":{"d1":{"status":"up"}},"error":{"kv":{"status":"down","message":"m"}}});
+        let r = HealthReport::from_json(&v).unwrap();
+        assert_eq!(r.indicators().len(), 2);
+        assert_eq!(r.status_code(), 503);
+    }
+
+    #[test]
+    fn malformed_or_inconsistent_reports_are_rejected() {
+        for v in [
+            json!(null),
+            json!({}),
+            json!({"status":"weird","details":{}}),
+            json!({"status":"ok","details":{"d1":{"status":"sideways"}}}),
+            json!({"status":"ok","details":{"d1":"up"}}),
+            json!({"status":"ok","details":[]}),
+            json!({"status":"error","details":{"d1":{"status":"up"}}}),
+            json!({"status":"ok","details":{"d1":{"status":"down"}}}),
+        ] {
+            assert_eq!(HealthReport::from_json(&v), None, "{v}");
+        }
+    }
+
+    #[test]
+    fn a_downstream_report_can_be_folded_in() {
+        let mut gw = HealthReport::new();
+        gw.add("kv", Indicator::up());
+        let downstream = HealthReport::from_json(
+            &json!({"status":"ok","info":{"d1":{"status":"up"}},"error":{},"details":{"d1":{"status":"up"}}}),
+        )
+        .unwrap();
+        gw.extend(downstream);
+        let names: Vec<&str> = gw.indicators().iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, vec!["kv", "d1"]);
+        assert!(gw.is_ok());
+    }
+}

@@ -1,0 +1,29 @@
+//! `sealpost-api`: the platform-free HTTP contract shared by the gateway and every
+//! domain worker — the error catalogue ([`ErrorCode`], [`ApiError`]), response
+//! envelopes ([`ApiResponse`]), request body and query rules ([`body`], [`Query`],
+//! paging), field validation ([`Validator`]), the public route catalogue
+//! ([`routes`]) and the `/health` shape ([`health`]).
+//!
+//! Nothing here depends on the Workers runtime; adapters convert [`ApiResponse`]
+//! and feed raw method, path, headers and bytes in.
+
+#![forbid(unsafe_code)]
+
+pub mod body;
+pub mod error;
+pub mod health;
+pub mod method;
+pub mod query;
+pub mod response;
+pub mod routes;
+pub mod validate;
+
+pub use error::{ApiError, ErrorCode, FieldError};
+pub use health::{HealthReport, Indicator};
+pub use method::Method;
+pub use query::{KeysetPaging, OffsetPaging, PageInfo, Query};
+pub use response::ApiResponse;
+pub use routes::{
+    BodyPolicy, Params, Resolution, RouteId, RouteSpec, Service, resolve, routes_for,
+};
+pub use validate::Validator;

@@ -1,0 +1,294 @@
+//! The platform-neutral response ([`ApiResponse`]) and the success envelopes of the
+//! public API (query, offset list, keyset list, mutation). Adapters turn it into a
+//! platform response; nothing here knows about Workers.
+
+use serde::Serialize;
+
+use crate::error::ApiError;
+use crate::query::PageInfo;
+
+/// `content-type` of every JSON response.
+pub const CONTENT_TYPE_JSON: &str = "application/json; charset=utf-8";
+/// `content-type` of HTML pages.
+pub const CONTENT_TYPE_HTML: &str = "text/html; charset=utf-8";
+
+/// A status, headers (names as given, compared case-insensitively) and a body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+#[derive(Serialize)]
+struct QueryEnvelope<'a, T: ?Sized> {
+    data: &'a T,
+}
+
+#[derive(Serialize)]
+struct ListEnvelope<'a, T, P> {
+    success: bool,
+    data: &'a [T],
+    pagination: P,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct KeysetPagination<'a> {
+    limit: u32,
+    next_cursor: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct MutationEnvelope<'a, T: ?Sized> {
+    success: bool,
+    message: &'a str,
+    data: &'a T,
+}
+
+impl ApiResponse {
+    /// 200 `{"data": …}` — a single resource.
+    pub fn query<T: Serialize + ?Sized>(data: &T) -> ApiResponse {
+        ApiResponse::json(200, &QueryEnvelope { data })
+    }
+
+    /// 200 `{"success":true,"data":[…],"pagination":{"page","pageSize","totalItems","totalPages"}}`.
+    pub fn offset_list<T: Serialize>(items: &[T], page: PageInfo) -> ApiResponse {
+        ApiResponse::json(
+            200,
+            &ListEnvelope {
+                success: true,
+                data: items,
+                pagination: page,
+            },
+        )
+    }
+
+    /// 200 `{"success":true,"data":[…],"pagination":{"limit","nextCursor"}}`
+    /// (`nextCursor` is `null` on the last page).
+    pub fn keyset_list<T: Serialize>(
+        items: &[T],
+        limit: u32,
+        next_cursor: Option<String>,
+    ) -> ApiResponse {
+        ApiResponse::json(
+            200,
+            &ListEnvelope {
+                success: true,
+                data: items,
+                pagination: KeysetPagination {
+                    limit,
+                    next_cursor: next_cursor.as_deref(),
+                },
+            },
+        )
+    }
+
+    /// `status` `{"success":true,"message":"…","data":…}` — the result of a change.
+    pub fn mutation<T: Serialize + ?Sized>(status: u16, message: &str, data: &T) -> ApiResponse {
+        ApiResponse::json(
+            status,
+            &MutationEnvelope {
+                success: true,
+                message,
+                data,
+            },
+        )
+    }
+
+    /// A raw JSON value with no envelope (e.g. `/health`, which has its own shape).
+    pub fn json_value(status: u16, value: &serde_json::Value) -> ApiResponse {
+        ApiResponse::json(status, value)
+    }
+
+    /// Serializes any value as the JSON body. On the (should-not-happen) failure,
+    /// answers the `INTERNAL` error envelope instead of panicking.
+    pub fn json<T: Serialize + ?Sized>(status: u16, value: &T) -> ApiResponse {
+        match serde_json::to_vec(value) {
+            Ok(body) => ApiResponse {
+                status,
+                headers: vec![("content-type".to_owned(), CONTENT_TYPE_JSON.to_owned())],
+                body,
+            },
+            Err(_) => ApiError::internal(None).into_response(),
+        }
+    }
+
+    /// An HTML page.
+    pub fn html(status: u16, html: String) -> ApiResponse {
+        ApiResponse {
+            status,
+            headers: vec![("content-type".to_owned(), CONTENT_TYPE_HTML.to_owned())],
+            body: html.into_bytes(),
+        }
+    }
+
+    /// No body and no headers (e.g. 204 for a CORS preflight).
+    pub fn empty(status: u16) -> ApiResponse {
+        ApiResponse {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// Sets a header, replacing any existing header of that name (case-insensitive).
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> ApiResponse {
+        let name = name.into();
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    /// Adds a header, keeping existing ones of the same name (e.g. `set-cookie`).
+    pub fn append_header(
+        mut self,
+        name: impl Into<String>,
+        value: impl Into<String>,
+    ) -> ApiResponse {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// The first header of that name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body parsed as JSON, if it is JSON (convenient in tests and adapters).
+    pub fn body_json(&self) -> Option<serde_json::Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+}
+
+impl From<ApiError> for ApiResponse {
+    fn from(error: ApiError) -> ApiResponse {
+        error.into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::FALLBACK_INTERNAL_BODY;
+    use crate::query::{OffsetPaging, PageInfo};
+    use serde::ser::Error as _;
+    use serde_json::{Value, json};
+
+    fn body(r: &ApiResponse) -> Value {
+        r.body_json().expect("body is JSON")
+    }
+
+    #[test]
+    fn query_wraps_data() {
+        let r = ApiResponse::query(&json!({"id":"p1","title":"Hi"}));
+        assert_eq!(r.status, 200);
+        assert_eq!(r.header("content-type"), Some(CONTENT_TYPE_JSON));
+        assert_eq!(body(&r), json!({"data":{"id":"p1","title":"Hi"}}));
+    }
+
+    #[test]
+    fn offset_list_carries_page_info() {
+        let paging = OffsetPaging {
+            page: 1,
+            page_size: 20,
+        };
+        let r = ApiResponse::offset_list(&["a", "b"], PageInfo::new(&paging, 57));
+        assert_eq!(r.status, 200);
+        assert_eq!(
+            body(&r),
+            json!({"success":true,"data":["a","b"],"pagination":{"page":1,"pageSize":20,"totalItems":57,"totalPages":3}})
+        );
+    }
+
+    #[test]
+    fn keyset_list_has_limit_and_next_cursor_or_null() {
+        let r = ApiResponse::keyset_list(&[1, 2], 50, Some("c42".into()));
+        assert_eq!(
+            body(&r),
+            json!({"success":true,"data":[1,2],"pagination":{"limit":50,"nextCursor":"c42"}})
+        );
+        let last = ApiResponse::keyset_list::<u8>(&[], 50, None);
+        assert_eq!(
+            body(&last),
+            json!({"success":true,"data":[],"pagination":{"limit":50,"nextCursor":null}})
+        );
+    }
+
+    #[test]
+    fn mutation_has_status_message_and_data() {
+        let r = ApiResponse::mutation(201, "Post created", &json!({"id":"p1"}));
+        assert_eq!(r.status, 201);
+        assert_eq!(r.header("Content-Type"), Some(CONTENT_TYPE_JSON));
+        assert_eq!(
+            body(&r),
+            json!({"success":true,"message":"Post created","data":{"id":"p1"}})
+        );
+    }
+
+    #[test]
+    fn json_value_is_sent_verbatim() {
+        let v = json!({"status":"ok","info":{}});
+        let r = ApiResponse::json_value(503, &v);
+        assert_eq!(r.status, 503);
+        assert_eq!(body(&r), v);
+    }
+
+    #[test]
+    fn html_sets_html_content_type() {
+        let r = ApiResponse::html(200, "<p>hi</p>".into());
+        assert_eq!(r.header("CONTENT-TYPE"), Some("text/html; charset=utf-8"));
+        assert_eq!(r.body, b"<p>hi</p>");
+    }
+
+    #[test]
+    fn with_header_replaces_and_append_header_keeps() {
+        let r = ApiResponse::empty(204)
+            .with_header("X-A", "1")
+            .with_header("x-a", "2")
+            .append_header("Vary", "Origin")
+            .append_header("vary", "Accept");
+        assert_eq!(r.header("x-A"), Some("2"));
+        assert_eq!(
+            r.headers
+                .iter()
+                .filter(|(n, _)| n.eq_ignore_ascii_case("x-a"))
+                .count(),
+            1
+        );
+        assert_eq!(
+            r.headers
+                .iter()
+                .filter(|(n, _)| n.eq_ignore_ascii_case("vary"))
+                .count(),
+            2
+        );
+        assert_eq!(r.header("missing"), None);
+    }
+
+    struct Unserializable;
+    impl Serialize for Unserializable {
+        fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+            Err(S::Error::custom("boom"))
+        }
+    }
+
+    #[test]
+    fn serialization_failure_becomes_an_internal_error_not_a_panic() {
+        let r = ApiResponse::query(&Unserializable);
+        assert_eq!(r.status, 500);
+        assert_eq!(
+            body(&r),
+            json!({"success":false,"message":"Internal error","error":{"code":"INTERNAL"}})
+        );
+    }
+
+    #[test]
+    fn fallback_internal_body_is_the_internal_envelope() {
+        let v: Value = serde_json::from_slice(FALLBACK_INTERNAL_BODY).unwrap();
+        assert_eq!(v, body(&ApiError::internal(None).into_response()));
+    }
+}

@@ -1,0 +1,797 @@
+//! The public route catalogue — the one source of truth for which routes exist, which
+//! service owns each, and what body each accepts — and the path resolver used by the
+//! gateway (dispatch, 404/405, body policy) and by every domain worker (handlers).
+//!
+//! Patterns are absolute paths whose segments are literals or `{name}` parameters.
+//! Matching is exact per segment: no trailing-slash folding, an empty segment never
+//! matches a parameter, parameters are percent-decoded (`+` stays `+`; an invalid
+//! escape or invalid UTF-8 means "no match"), and a literal segment beats a
+//! parameter when two routes of the same method could match. `HEAD` is not special.
+//! Paths are given without their query string.
+
+use crate::method::Method;
+// Short names for the catalogue table.
+use BodyPolicy::{FormOrJson, None as NoBody, Sealed};
+use Method::{Delete, Get, Patch, Post, Put};
+use RouteId as R;
+use Service::{Auth, Campaigns, Comments, Content, Gateway};
+
+/// Largest accepted sealed envelope, in bytes (SEAL.md).
+pub const SEALED_MAX_BYTES: usize = 64 * 1024;
+
+const KIB: usize = 1024;
+
+/// The worker that owns a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Service {
+    Gateway,
+    Auth,
+    Content,
+    Comments,
+    Campaigns,
+}
+
+impl Service {
+    /// The four domain workers behind the gateway.
+    pub const DOMAIN: [Service; 4] = [
+        Service::Auth,
+        Service::Content,
+        Service::Comments,
+        Service::Campaigns,
+    ];
+
+    /// Every service.
+    pub const ALL: [Service; 5] = [
+        Service::Gateway,
+        Service::Auth,
+        Service::Content,
+        Service::Comments,
+        Service::Campaigns,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Service::Gateway => "gateway",
+            Service::Auth => "auth",
+            Service::Content => "content",
+            Service::Comments => "comments",
+            Service::Campaigns => "campaigns",
+        }
+    }
+
+    /// Inverse of [`Service::as_str`].
+    pub fn parse(s: &str) -> Option<Service> {
+        Service::ALL.into_iter().find(|svc| svc.as_str() == s)
+    }
+}
+
+/// What request body a route takes, and how it is checked (see
+/// [`crate::body::check_policy`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyPolicy {
+    /// No body is read.
+    None,
+    /// `application/json`, at most `max_bytes`; when not `required`, an empty body
+    /// is accepted too.
+    Json { max_bytes: usize, required: bool },
+    /// A sealed envelope (SEAL.md), at most [`SEALED_MAX_BYTES`].
+    Sealed,
+    /// `application/x-www-form-urlencoded` or `application/json`, at most `max_bytes`.
+    FormOrJson { max_bytes: usize },
+}
+
+impl BodyPolicy {
+    /// Largest accepted sealed envelope, in bytes.
+    pub const SEALED_MAX_BYTES: usize = SEALED_MAX_BYTES;
+
+    /// The body size limit in bytes (`None` → 0).
+    pub fn max_bytes(&self) -> usize {
+        match *self {
+            BodyPolicy::None => 0,
+            BodyPolicy::Json { max_bytes, .. } | BodyPolicy::FormOrJson { max_bytes } => max_bytes,
+            BodyPolicy::Sealed => SEALED_MAX_BYTES,
+        }
+    }
+}
+
+macro_rules! route_ids {
+    ($($(#[$doc:meta])* $id:ident),+ $(,)?) => {
+        /// One variant per route of the catalogue.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum RouteId { $($(#[$doc])* $id,)+ }
+
+        impl RouteId {
+            /// Every route id, in declaration order.
+            pub const ALL: &'static [RouteId] = &[$(RouteId::$id,)+];
+        }
+    };
+}
+
+route_ids! {
+    Health,
+    AuthKeys,
+    AuthJwks,
+    AuthSignup,
+    AuthLogin,
+    AuthLoginMfa,
+    AuthRefresh,
+    AuthLogout,
+    AuthMe,
+    AuthSessions,
+    AuthSessionRevoke,
+    AuthTotpSetup,
+    AuthTotpEnable,
+    AuthTotpDisable,
+    AuthPassword,
+    AdminUsers,
+    AdminUserRoles,
+    AdminAudit,
+    PostsList,
+    PostGet,
+    PostView,
+    PostRate,
+    MeActivity,
+    AdminPostsList,
+    AdminPostCreate,
+    AdminPostUpdate,
+    AdminPostPublish,
+    AdminPostSchedule,
+    AdminPostUnpublish,
+    AdminPostDelete,
+    CommentsList,
+    CommentCreate,
+    CommentsLive,
+    AdminCommentDelete,
+    Subscribe,
+    SubscribeConfirmPage,
+    SubscribeConfirm,
+    UnsubscribePage,
+    Unsubscribe,
+    AdminSubscribers,
+    AdminCampaignCreate,
+    AdminCampaignSend,
+    AdminCampaignGet,
+    DevMail,
+}
+
+impl RouteId {
+    /// This route's catalogue entry.
+    pub fn spec(self) -> &'static RouteSpec {
+        ROUTES
+            .iter()
+            .find(|r| r.id == self)
+            // Guaranteed by the test `every_route_id_has_exactly_one_spec`.
+            .expect("every RouteId has a RouteSpec")
+    }
+}
+
+/// One route of the catalogue.
+#[derive(Debug)]
+pub struct RouteSpec {
+    pub id: RouteId,
+    pub method: Method,
+    pub pattern: &'static str,
+    pub service: Service,
+    pub body: BodyPolicy,
+    /// Exists only when the dev flag is on (404 otherwise).
+    pub dev_only: bool,
+}
+
+const fn route(
+    id: RouteId,
+    method: Method,
+    pattern: &'static str,
+    service: Service,
+    body: BodyPolicy,
+) -> RouteSpec {
+    RouteSpec {
+        id,
+        method,
+        pattern,
+        service,
+        body,
+        dev_only: false,
+    }
+}
+
+const fn json(max_bytes: usize) -> BodyPolicy {
+    BodyPolicy::Json {
+        max_bytes,
+        required: true,
+    }
+}
+
+const fn optional_json(max_bytes: usize) -> BodyPolicy {
+    BodyPolicy::Json {
+        max_bytes,
+        required: false,
+    }
+}
+
+/// Every public route (API.md), plus `GET /health` and the dev-only `GET /__dev/mail`.
+/// The order is the order of `Allow` headers.
+#[rustfmt::skip]
+pub static ROUTES: &[RouteSpec] = &[
+    route(R::Health,               Get,    "/health",                               Gateway,   NoBody),
+    // Auth
+    route(R::AuthKeys,             Get,    "/auth/keys",                            Auth,      NoBody),
+    route(R::AuthJwks,             Get,    "/auth/jwks",                            Auth,      NoBody),
+    route(R::AuthSignup,           Post,   "/auth/signup",                          Auth,      Sealed),
+    route(R::AuthLogin,            Post,   "/auth/login",                           Auth,      Sealed),
+    route(R::AuthLoginMfa,         Post,   "/auth/login/mfa",                       Auth,      Sealed),
+    route(R::AuthRefresh,          Post,   "/auth/refresh",                         Auth,      Sealed),
+    route(R::AuthLogout,           Post,   "/auth/logout",                          Auth,      optional_json(KIB)),
+    route(R::AuthMe,               Get,    "/auth/me",                              Auth,      NoBody),
+    route(R::AuthSessions,         Get,    "/auth/sessions",                        Auth,      NoBody),
+    route(R::AuthSessionRevoke,    Delete, "/auth/sessions/{id}",                   Auth,      NoBody),
+    route(R::AuthTotpSetup,        Post,   "/auth/mfa/totp/setup",                  Auth,      Sealed),
+    route(R::AuthTotpEnable,       Post,   "/auth/mfa/totp/enable",                 Auth,      Sealed),
+    route(R::AuthTotpDisable,      Post,   "/auth/mfa/totp/disable",                Auth,      Sealed),
+    route(R::AuthPassword,         Post,   "/auth/password",                        Auth,      Sealed),
+    route(R::AdminUsers,           Get,    "/admin/users",                          Auth,      NoBody),
+    route(R::AdminUserRoles,       Put,    "/admin/users/{id}/roles",               Auth,      json(4 * KIB)),
+    route(R::AdminAudit,           Get,    "/admin/audit",                          Auth,      NoBody),
+    // Content
+    route(R::PostsList,            Get,    "/posts",                                Content,   NoBody),
+    route(R::PostGet,              Get,    "/posts/{slug}",                         Content,   NoBody),
+    route(R::PostView,             Post,   "/posts/{id}/views",                     Content,   json(KIB)),
+    route(R::PostRate,             Put,    "/posts/{id}/rating",                    Content,   json(KIB)),
+    route(R::MeActivity,           Get,    "/me/activity",                          Content,   NoBody),
+    route(R::AdminPostsList,       Get,    "/admin/posts",                          Content,   NoBody),
+    route(R::AdminPostCreate,      Post,   "/admin/posts",                          Content,   json(512 * KIB)),
+    route(R::AdminPostUpdate,      Patch,  "/admin/posts/{id}",                     Content,   json(512 * KIB)),
+    route(R::AdminPostPublish,     Post,   "/admin/posts/{id}/publish",             Content,   optional_json(KIB)),
+    route(R::AdminPostSchedule,    Post,   "/admin/posts/{id}/schedule",            Content,   json(KIB)),
+    route(R::AdminPostUnpublish,   Post,   "/admin/posts/{id}/unpublish",           Content,   optional_json(KIB)),
+    route(R::AdminPostDelete,      Delete, "/admin/posts/{id}",                     Content,   NoBody),
+    // Comments
+    route(R::CommentsList,         Get,    "/posts/{id}/comments",                  Comments,  NoBody),
+    route(R::CommentCreate,        Post,   "/posts/{id}/comments",                  Comments,  json(16 * KIB)),
+    route(R::CommentsLive,         Get,    "/posts/{id}/comments/live",             Comments,  NoBody),
+    route(R::AdminCommentDelete,   Delete, "/admin/comments/{postId}/{commentId}",  Comments,  NoBody),
+    // Campaigns
+    route(R::Subscribe,            Post,   "/subscribe",                            Campaigns, json(4 * KIB)),
+    route(R::SubscribeConfirmPage, Get,    "/subscribe/confirm",                    Campaigns, NoBody),
+    route(R::SubscribeConfirm,     Post,   "/subscribe/confirm",                    Campaigns, json(4 * KIB)),
+    route(R::UnsubscribePage,      Get,    "/unsubscribe",                          Campaigns, NoBody),
+    route(R::Unsubscribe,          Post,   "/unsubscribe",                          Campaigns, FormOrJson { max_bytes: 4 * KIB }),
+    route(R::AdminSubscribers,     Get,    "/admin/subscribers",                    Campaigns, NoBody),
+    route(R::AdminCampaignCreate,  Post,   "/admin/campaigns",                      Campaigns, json(512 * KIB)),
+    route(R::AdminCampaignSend,    Post,   "/admin/campaigns/{id}/send",            Campaigns, optional_json(KIB)),
+    route(R::AdminCampaignGet,     Get,    "/admin/campaigns/{id}",                 Campaigns, NoBody),
+    RouteSpec { dev_only: true, ..route(R::DevMail, Get, "/__dev/mail", Campaigns, NoBody) },
+];
+
+/// Decoded path parameters, in pattern order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Params(Vec<(&'static str, String)>);
+
+impl Params {
+    pub fn new() -> Params {
+        Params::default()
+    }
+
+    /// Adds a parameter (for building requests in tests and adapters).
+    pub fn push(&mut self, name: &'static str, value: impl Into<String>) {
+        self.0.push((name, value.into()));
+    }
+
+    /// The decoded value of `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        self.0.iter().map(|(n, v)| (*n, v.as_str()))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl FromIterator<(&'static str, String)> for Params {
+    fn from_iter<I: IntoIterator<Item = (&'static str, String)>>(iter: I) -> Params {
+        Params(iter.into_iter().collect())
+    }
+}
+
+/// The outcome of [`resolve`].
+#[derive(Debug)]
+pub enum Resolution {
+    Found {
+        route: &'static RouteSpec,
+        params: Params,
+    },
+    /// The path exists, but not for this method; `allow` lists, in catalogue order and
+    /// without repeats, every method that has a route for it.
+    MethodNotAllowed {
+        allow: Vec<Method>,
+    },
+    NotFound,
+}
+
+/// Resolves a request against the whole catalogue, dev-only routes included.
+pub fn resolve(method: Method, path: &str) -> Resolution {
+    resolve_in(ROUTES.iter(), method, path)
+}
+
+/// Like [`resolve`], but dev-only routes exist only when `dev_enabled` (otherwise
+/// they are 404, exactly as if absent).
+pub fn resolve_with_dev(method: Method, path: &str, dev_enabled: bool) -> Resolution {
+    resolve_in(
+        ROUTES.iter().filter(|r| dev_enabled || !r.dev_only),
+        method,
+        path,
+    )
+}
+
+/// Every route owned by `service`, in catalogue order.
+pub fn routes_for(service: Service) -> impl Iterator<Item = &'static RouteSpec> {
+    ROUTES.iter().filter(move |r| r.service == service)
+}
+
+fn resolve_in(
+    routes: impl Iterator<Item = &'static RouteSpec>,
+    method: Method,
+    path: &str,
+) -> Resolution {
+    let Some(rest) = path.strip_prefix('/') else {
+        return Resolution::NotFound;
+    };
+    let segments: Vec<&str> = rest.split('/').collect();
+    let mut best: Option<(&'static RouteSpec, Params, Vec<bool>)> = None;
+    let mut allow: Vec<Method> = Vec::new();
+    for route in routes {
+        let Some(params) = match_pattern(route.pattern, &segments) else {
+            continue;
+        };
+        if !allow.contains(&route.method) {
+            allow.push(route.method);
+        }
+        if route.method != method {
+            continue;
+        }
+        let rank = literal_mask(route.pattern);
+        // `true` (literal) sorts after `false` (parameter): the larger mask is more specific.
+        if best.as_ref().is_none_or(|(_, _, r)| rank > *r) {
+            best = Some((route, params, rank));
+        }
+    }
+    match best {
+        Some((route, params, _)) => Resolution::Found { route, params },
+        None if !allow.is_empty() => Resolution::MethodNotAllowed { allow },
+        None => Resolution::NotFound,
+    }
+}
+
+fn param_name(segment: &str) -> Option<&str> {
+    segment.strip_prefix('{')?.strip_suffix('}')
+}
+
+fn literal_mask(pattern: &str) -> Vec<bool> {
+    pattern
+        .split('/')
+        .skip(1)
+        .map(|s| param_name(s).is_none())
+        .collect()
+}
+
+fn match_pattern(pattern: &'static str, segments: &[&str]) -> Option<Params> {
+    let mut parts = pattern.strip_prefix('/')?.split('/');
+    let mut params = Params::new();
+    for segment in segments {
+        let part = parts.next()?;
+        match param_name(part) {
+            Some(name) => {
+                if segment.is_empty() {
+                    return None;
+                }
+                params.push(name, percent_decode(segment)?);
+            }
+            None if part == *segment => {}
+            None => return None,
+        }
+    }
+    if parts.next().is_some() {
+        return None;
+    }
+    Some(params)
+}
+
+/// Strict percent-decoding: `%XX` only, result must be UTF-8.
+fn percent_decode(s: &str) -> Option<String> {
+    if !s.contains('%') {
+        return Some(s.to_owned());
+    }
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes.get(i + 1..i + 3)?;
+            let hi = (hex[0] as char).to_digit(16)?;
+            let lo = (hex[1] as char).to_digit(16)?;
+            out.push(u8::try_from(hi * 16 + lo).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    fn found(method: Method, path: &str) -> (&'static RouteSpec, Params) {
+        match resolve(method, path) {
+            Resolution::Found { route, params } => (route, params),
+            other => panic!("{method} {path}: expected Found, got {other:?}"),
+        }
+    }
+
+    fn is_not_found(method: Method, path: &str) -> bool {
+        matches!(resolve(method, path), Resolution::NotFound)
+    }
+
+    fn allow(method: Method, path: &str) -> Vec<Method> {
+        match resolve(method, path) {
+            Resolution::MethodNotAllowed { allow } => allow,
+            other => panic!("{method} {path}: expected 405, got {other:?}"),
+        }
+    }
+
+    /// A concrete path for a pattern, with `x1`, `x2`… for parameters.
+    fn sample_path(pattern: &str) -> String {
+        let mut n = 0;
+        pattern
+            .split('/')
+            .map(|s| {
+                if param_name(s).is_some() {
+                    n += 1;
+                    format!("x{n}")
+                } else {
+                    s.to_owned()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
+    #[test]
+    fn catalogue_is_well_formed() {
+        let mut seen = HashSet::new();
+        for r in ROUTES {
+            assert!(r.pattern.starts_with('/'), "{}", r.pattern);
+            assert!(
+                r.pattern.len() > 1 && !r.pattern.ends_with('/'),
+                "{}",
+                r.pattern
+            );
+            for seg in r.pattern.split('/').skip(1) {
+                assert!(!seg.is_empty(), "{}: empty segment", r.pattern);
+                match param_name(seg) {
+                    Some(name) => assert!(
+                        !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric()),
+                        "{}: bad parameter {seg}",
+                        r.pattern
+                    ),
+                    None => assert!(
+                        !seg.contains(['{', '}', '%', '?', '#']),
+                        "{}: bad literal {seg}",
+                        r.pattern
+                    ),
+                }
+            }
+            // No two routes share (method, pattern), even with differently named parameters.
+            let shape: Vec<&str> = r
+                .pattern
+                .split('/')
+                .map(|s| if param_name(s).is_some() { "{}" } else { s })
+                .collect();
+            assert!(
+                seen.insert((r.method, shape)),
+                "duplicate route {} {}",
+                r.method,
+                r.pattern
+            );
+        }
+    }
+
+    #[test]
+    fn every_route_id_has_exactly_one_spec() {
+        for &id in RouteId::ALL {
+            assert_eq!(ROUTES.iter().filter(|r| r.id == id).count(), 1, "{id:?}");
+            assert_eq!(id.spec().id, id);
+        }
+        assert_eq!(ROUTES.len(), RouteId::ALL.len());
+    }
+
+    #[test]
+    fn every_route_resolves_to_itself() {
+        for r in ROUTES {
+            let (got, params) = found(r.method, &sample_path(r.pattern));
+            assert_eq!(got.id, r.id, "{} {}", r.method, r.pattern);
+            let names: Vec<&str> = r.pattern.split('/').filter_map(param_name).collect();
+            assert_eq!(params.len(), names.len());
+            for (i, name) in names.iter().enumerate() {
+                assert_eq!(params.get(name), Some(format!("x{}", i + 1).as_str()));
+            }
+        }
+    }
+
+    #[test]
+    fn every_contract_route_is_in_the_catalogue() {
+        // API.md, route by route.
+        let contract = [
+            (Get, "/health"),
+            (Get, "/auth/keys"),
+            (Get, "/auth/jwks"),
+            (Post, "/auth/signup"),
+            (Post, "/auth/login"),
+            (Post, "/auth/login/mfa"),
+            (Post, "/auth/refresh"),
+            (Post, "/auth/logout"),
+            (Get, "/auth/me"),
+            (Get, "/auth/sessions"),
+            (Delete, "/auth/sessions/{id}"),
+            (Post, "/auth/mfa/totp/setup"),
+            (Post, "/auth/mfa/totp/enable"),
+            (Post, "/auth/mfa/totp/disable"),
+            (Post, "/auth/password"),
+            (Get, "/admin/users"),
+            (Put, "/admin/users/{id}/roles"),
+            (Get, "/admin/audit"),
+            (Get, "/posts"),
+            (Get, "/posts/{slug}"),
+            (Post, "/posts/{id}/views"),
+            (Put, "/posts/{id}/rating"),
+            (Get, "/me/activity"),
+            (Get, "/admin/posts"),
+            (Post, "/admin/posts"),
+            (Patch, "/admin/posts/{id}"),
+            (Post, "/admin/posts/{id}/publish"),
+            (Post, "/admin/posts/{id}/schedule"),
+            (Post, "/admin/posts/{id}/unpublish"),
+            (Delete, "/admin/posts/{id}"),
+            (Get, "/posts/{id}/comments"),
+            (Post, "/posts/{id}/comments"),
+            (Get, "/posts/{id}/comments/live"),
+            (Delete, "/admin/comments/{postId}/{commentId}"),
+            (Post, "/subscribe"),
+            (Get, "/subscribe/confirm"),
+            (Post, "/subscribe/confirm"),
+            (Get, "/unsubscribe"),
+            (Post, "/unsubscribe"),
+            (Get, "/admin/subscribers"),
+            (Post, "/admin/campaigns"),
+            (Post, "/admin/campaigns/{id}/send"),
+            (Get, "/admin/campaigns/{id}"),
+            (Get, "/__dev/mail"),
+        ];
+        for (method, pattern) in contract {
+            let (route, _) = found(method, &sample_path(pattern));
+            assert_eq!(route.pattern, pattern, "{method} {pattern}");
+        }
+        assert_eq!(contract.len(), ROUTES.len());
+    }
+
+    #[test]
+    fn body_policies_follow_the_contract() {
+        let sealed: Vec<&str> = ROUTES
+            .iter()
+            .filter(|r| r.body == BodyPolicy::Sealed)
+            .map(|r| r.pattern)
+            .collect();
+        assert_eq!(
+            sealed,
+            vec![
+                "/auth/signup",
+                "/auth/login",
+                "/auth/login/mfa",
+                "/auth/refresh",
+                "/auth/mfa/totp/setup",
+                "/auth/mfa/totp/enable",
+                "/auth/mfa/totp/disable",
+                "/auth/password",
+            ]
+        );
+        for r in ROUTES {
+            if matches!(r.method, Get | Delete) {
+                assert_eq!(r.body, BodyPolicy::None, "{} {}", r.method, r.pattern);
+            } else {
+                assert_ne!(r.body, BodyPolicy::None, "{} {}", r.method, r.pattern);
+            }
+        }
+        assert_eq!(
+            RouteId::AuthLogout.spec().body,
+            BodyPolicy::Json {
+                max_bytes: 1024,
+                required: false
+            }
+        );
+        assert_eq!(
+            RouteId::AdminPostCreate.spec().body,
+            BodyPolicy::Json {
+                max_bytes: 512 * 1024,
+                required: true
+            }
+        );
+        assert_eq!(
+            RouteId::CommentCreate.spec().body,
+            BodyPolicy::Json {
+                max_bytes: 16 * 1024,
+                required: true
+            }
+        );
+        assert_eq!(
+            RouteId::Unsubscribe.spec().body,
+            BodyPolicy::FormOrJson { max_bytes: 4096 }
+        );
+        assert_eq!(BodyPolicy::Sealed.max_bytes(), 65536);
+        assert_eq!(BodyPolicy::None.max_bytes(), 0);
+        assert_eq!(RouteId::AdminUserRoles.spec().body.max_bytes(), 4096);
+    }
+
+    #[test]
+    fn services_own_their_routes() {
+        assert_eq!(
+            routes_for(Gateway).map(|r| r.id).collect::<Vec<_>>(),
+            vec![RouteId::Health]
+        );
+        assert!(
+            routes_for(Auth)
+                .all(|r| r.pattern.starts_with("/auth/") || r.pattern.starts_with("/admin/"))
+        );
+        assert!(routes_for(Comments).all(|r| r.pattern.contains("/comments")));
+        let total: usize = Service::ALL.iter().map(|&s| routes_for(s).count()).sum();
+        assert_eq!(total, ROUTES.len());
+        for s in Service::DOMAIN {
+            assert!(routes_for(s).count() > 0, "{s:?}");
+            assert_ne!(s, Gateway);
+        }
+        for s in Service::ALL {
+            assert_eq!(Service::parse(s.as_str()), Some(s));
+        }
+        let dev: Vec<RouteId> = ROUTES.iter().filter(|r| r.dev_only).map(|r| r.id).collect();
+        assert_eq!(dev, vec![RouteId::DevMail]);
+        assert_eq!(RouteId::DevMail.spec().service, Campaigns);
+    }
+
+    #[test]
+    fn unknown_paths_are_not_found() {
+        for path in [
+            "/",
+            "",
+            "health",
+            "/nope",
+            "/auth",
+            "/auth/keys/extra",
+            "/posts/a/b",
+            "/admin/comments/p",
+        ] {
+            assert!(is_not_found(Get, path), "{path}");
+        }
+    }
+
+    #[test]
+    fn trailing_slashes_and_empty_segments_do_not_match() {
+        assert!(is_not_found(Get, "/health/"));
+        assert!(is_not_found(Get, "/posts/"));
+        assert!(is_not_found(Get, "//health"));
+        assert!(is_not_found(Delete, "/admin/comments//c1"));
+        assert!(is_not_found(Get, "/posts//comments"));
+    }
+
+    #[test]
+    fn wrong_method_is_405_with_allowed_methods_in_catalogue_order() {
+        assert_eq!(allow(Get, "/auth/login"), vec![Post]);
+        assert_eq!(allow(Put, "/subscribe/confirm"), vec![Get, Post]);
+        assert_eq!(allow(Get, "/admin/posts/p1"), vec![Patch, Delete]);
+        assert_eq!(allow(Delete, "/admin/posts"), vec![Get, Post]);
+        assert_eq!(allow(Post, "/posts/p1"), vec![Get]);
+        assert_eq!(allow(Delete, "/posts/p1/comments"), vec![Get, Post]);
+    }
+
+    #[test]
+    fn head_and_options_are_not_special() {
+        assert_eq!(allow(Method::Head, "/posts"), vec![Get]);
+        assert_eq!(allow(Method::Options, "/auth/login"), vec![Post]);
+    }
+
+    #[test]
+    fn literal_segments_beat_parameters() {
+        let (live, params) = found(Get, "/posts/p1/comments/live");
+        assert_eq!(live.id, RouteId::CommentsLive);
+        assert_eq!(params.get("id"), Some("p1"));
+        // Synthetic catalogue where both shapes exist, in either order.
+        static A: RouteSpec = route(R::PostGet, Get, "/x/{slug}", Content, NoBody);
+        static B: RouteSpec = route(R::PostsList, Get, "/x/new", Content, NoBody);
+        for routes in [[&A, &B], [&B, &A]] {
+            match resolve_in(routes.into_iter(), Get, "/x/new") {
+                Resolution::Found { route, params } => {
+                    assert_eq!(route.id, RouteId::PostsList);
+                    assert!(params.is_empty());
+                }
+                other => panic!("{other:?}"),
+            }
+            match resolve_in(routes.into_iter(), Get, "/x/old") {
+                Resolution::Found { route, params } => {
+                    assert_eq!(route.id, RouteId::PostGet);
+                    assert_eq!(params.get("slug"), Some("old"));
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn parameters_are_percent_decoded() {
+        let (route, params) = found(Get, "/posts/xin-ch%C3%A0o");
+        assert_eq!(route.id, RouteId::PostGet);
+        assert_eq!(params.get("slug"), Some("xin-chào"));
+        let (_, params) = found(Get, "/posts/a%2Fb+c%20d");
+        assert_eq!(params.get("slug"), Some("a/b+c d"));
+        let (route, params) = found(Delete, "/admin/comments/p%31/c%3f");
+        assert_eq!(route.id, RouteId::AdminCommentDelete);
+        assert_eq!(params.get("postId"), Some("p1"));
+        assert_eq!(params.get("commentId"), Some("c?"));
+        assert_eq!(
+            params.iter().collect::<Vec<_>>(),
+            vec![("postId", "p1"), ("commentId", "c?")]
+        );
+        assert_eq!(params.get("id"), None);
+    }
+
+    #[test]
+    fn invalid_escapes_and_invalid_utf8_are_not_found() {
+        assert!(is_not_found(Get, "/posts/%FF"));
+        assert!(is_not_found(Get, "/posts/%C3"));
+        assert!(is_not_found(Get, "/posts/%zz"));
+        assert!(is_not_found(Get, "/posts/abc%4"));
+        assert!(is_not_found(Get, "/posts/%"));
+        // Literal segments are compared as sent, not decoded.
+        assert!(is_not_found(Get, "/auth/%6Beys"));
+    }
+
+    #[test]
+    fn dev_routes_exist_only_with_the_dev_flag() {
+        assert!(matches!(
+            resolve_with_dev(Get, "/__dev/mail", true),
+            Resolution::Found { route, .. } if route.id == RouteId::DevMail
+        ));
+        assert!(matches!(
+            resolve_with_dev(Get, "/__dev/mail", false),
+            Resolution::NotFound
+        ));
+        assert!(matches!(
+            resolve_with_dev(Post, "/__dev/mail", false),
+            Resolution::NotFound
+        ));
+        assert!(matches!(
+            resolve_with_dev(Get, "/health", false),
+            Resolution::Found { route, .. } if route.id == RouteId::Health
+        ));
+    }
+
+    #[test]
+    fn params_can_be_built_by_hand() {
+        let mut p = Params::new();
+        p.push("id", "42");
+        let q: Params = [("id", "42".to_owned())].into_iter().collect();
+        assert_eq!(p, q);
+        assert_eq!(p.get("id"), Some("42"));
+        assert!(!p.is_empty());
+    }
+}

@@ -1,0 +1,91 @@
+//! The SQL port over D1. D1 semantics kept visible: at most 100 bound
+//! parameters per statement (checked before sending), and `batch` is one
+//! transaction.
+use sealpost_ports::{ExecResult, PortError, Row, Sql, SqlValue, Statement};
+use wasm_bindgen::JsValue;
+use worker::{D1Database, D1PreparedStatement, D1Result};
+
+/// Largest integer a JavaScript number carries exactly (2^53 - 1).
+const MAX_SAFE_INTEGER: i64 = 9_007_199_254_740_991;
+
+/// The one D1 database.
+#[derive(Debug)]
+pub struct D1Sql(pub D1Database);
+
+fn to_js(value: &SqlValue) -> Result<JsValue, PortError> {
+    Ok(match value {
+        SqlValue::Null => JsValue::NULL,
+        SqlValue::Integer(i) if i.abs() <= MAX_SAFE_INTEGER => JsValue::from_f64(*i as f64),
+        SqlValue::Integer(_) => {
+            return Err(PortError::Sql(
+                "integer parameter outside JavaScript's safe range".into(),
+            ));
+        }
+        SqlValue::Real(f) => JsValue::from_f64(*f),
+        SqlValue::Text(s) => JsValue::from_str(s),
+        SqlValue::Blob(b) => js_sys::Uint8Array::from(b.as_slice()).into(),
+    })
+}
+
+/// Maps a D1 failure to a port error. The message of D1 names the SQL problem
+/// but never the bound values.
+fn d1_error(err: worker::Error) -> PortError {
+    let msg = err.to_string();
+    if msg.contains("constraint failed") {
+        PortError::Constraint(msg)
+    } else {
+        PortError::Sql(msg)
+    }
+}
+
+impl D1Sql {
+    fn prepare(&self, stmt: &Statement) -> Result<D1PreparedStatement, PortError> {
+        stmt.check()?;
+        let params = stmt
+            .params()
+            .iter()
+            .map(to_js)
+            .collect::<Result<Vec<_>, _>>()?;
+        self.0.prepare(stmt.sql()).bind(&params).map_err(d1_error)
+    }
+}
+
+fn exec_result(result: &D1Result) -> Result<ExecResult, PortError> {
+    if let Some(error) = result.error() {
+        return Err(PortError::Sql(error));
+    }
+    let meta = result.meta().map_err(d1_error)?;
+    Ok(ExecResult {
+        changes: meta.as_ref().and_then(|m| m.changes).unwrap_or(0) as u64,
+        last_row_id: meta.and_then(|m| m.last_row_id).unwrap_or(0),
+    })
+}
+
+impl Sql for D1Sql {
+    async fn query(&self, stmt: &Statement) -> Result<Vec<Row>, PortError> {
+        let result = self.prepare(stmt)?.all().await.map_err(d1_error)?;
+        if let Some(error) = result.error() {
+            return Err(PortError::Sql(error));
+        }
+        result
+            .results::<Row>()
+            .map_err(|e| PortError::Decode(e.to_string()))
+    }
+
+    async fn execute(&self, stmt: &Statement) -> Result<ExecResult, PortError> {
+        let result = self.prepare(stmt)?.run().await.map_err(d1_error)?;
+        exec_result(&result)
+    }
+
+    async fn batch(&self, stmts: &[Statement]) -> Result<Vec<ExecResult>, PortError> {
+        if stmts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let prepared = stmts
+            .iter()
+            .map(|s| self.prepare(s))
+            .collect::<Result<Vec<_>, _>>()?;
+        let results = self.0.batch(prepared).await.map_err(d1_error)?;
+        results.iter().map(exec_result).collect()
+    }
+}

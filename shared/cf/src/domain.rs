@@ -1,0 +1,263 @@
+//! The scaffold every domain worker (auth, content, comments, campaigns) runs
+//! requests through: its own `/health`, route resolution against the shared
+//! catalogue, the site and request id the gateway forwarded, one mapping of
+//! failures to the error envelope, and one JSON log line per request.
+use std::future::Future;
+
+use sealpost_api::health::{HealthReport, Indicator};
+use sealpost_api::routes::{self, Params, Resolution, RouteSpec, Service};
+use sealpost_api::{ApiError, ApiResponse, ErrorCode, Query};
+use sealpost_ports::{Clock, Kv, PortError, SiteId, Sql, Statement};
+use worker::{Request, Response};
+
+use crate::http::{self, HEADER_CLIENT_IP, HEADER_REQUEST_ID, HEADER_SITE};
+use crate::log;
+use crate::sys::SystemClock;
+
+/// A request the catalogue routed to this worker.
+#[derive(Debug)]
+pub struct DomainRequest {
+    pub route: &'static RouteSpec,
+    pub params: Params,
+    pub query: Query,
+    pub site: SiteId,
+    pub request_id: String,
+    pub client_ip: String,
+    pub req: Request,
+}
+
+/// Why a handler did not produce a response: an answer for the client, or an
+/// internal fault that is logged with the request id and answered `INTERNAL`.
+#[derive(Debug)]
+pub enum Failure {
+    Api(ApiError),
+    Internal(String),
+}
+
+impl From<ApiError> for Failure {
+    fn from(e: ApiError) -> Self {
+        Failure::Api(e)
+    }
+}
+
+impl From<PortError> for Failure {
+    fn from(e: PortError) -> Self {
+        Failure::Internal(e.to_string())
+    }
+}
+
+impl From<worker::Error> for Failure {
+    fn from(e: worker::Error) -> Self {
+        Failure::Internal(e.to_string())
+    }
+}
+
+/// What a handler returns.
+pub type Outcome = Result<ApiResponse, Failure>;
+
+/// The answer for a catalogue route this worker does not serve yet.
+pub fn not_implemented() -> Outcome {
+    Err(ApiError::new(ErrorCode::NotImplemented).into())
+}
+
+/// Serves one request for `service`: `GET /health` runs `health`, every other
+/// path is resolved in the catalogue and handed to `handler`.
+pub async fn serve<H, F, C, CF>(
+    req: Request,
+    service: Service,
+    health: C,
+    handler: H,
+) -> worker::Result<Response>
+where
+    H: FnOnce(DomainRequest) -> F,
+    F: Future<Output = Outcome>,
+    C: FnOnce() -> CF,
+    CF: Future<Output = HealthReport>,
+{
+    let started = SystemClock.now_ms();
+    let request_id = http::header(&req, HEADER_REQUEST_ID).unwrap_or_else(|| "-".to_owned());
+    let path = req.path();
+    let method = http::method(&req);
+    let method_name = req.inner().method();
+
+    let outcome = match method {
+        Some(sealpost_api::Method::Get) if path == "/health" => Ok(health().await.into_response()),
+        Some(m) => route(req, service, m, &path, &request_id, handler).await,
+        None => Err(Failure::Api(ApiError::new(ErrorCode::MethodNotAllowed))),
+    };
+    let response = match outcome {
+        Ok(resp) => resp,
+        Err(Failure::Api(e)) => e.into_response(),
+        Err(Failure::Internal(cause)) => {
+            log::line("error", "internal failure")
+                .field("service", service.as_str())
+                .field("requestId", request_id.clone())
+                .field("path", path.clone())
+                .field("cause", cause)
+                .emit();
+            ApiError::internal(Some(request_id.clone())).into_response()
+        }
+    };
+    log::line("info", "request")
+        .field("service", service.as_str())
+        .field("requestId", request_id)
+        .field("method", method_name)
+        .field("path", path)
+        .field("status", response.status)
+        .field("durMs", SystemClock.now_ms() - started)
+        .emit();
+    http::to_response(response)
+}
+
+async fn route<H, F>(
+    req: Request,
+    service: Service,
+    method: sealpost_api::Method,
+    path: &str,
+    request_id: &str,
+    handler: H,
+) -> Outcome
+where
+    H: FnOnce(DomainRequest) -> F,
+    F: Future<Output = Outcome>,
+{
+    let (route, params) = match routes::resolve(method, path) {
+        Resolution::Found { route, params } if route.service == service => (route, params),
+        Resolution::Found { .. } | Resolution::NotFound => return Err(ApiError::not_found().into()),
+        Resolution::MethodNotAllowed { allow } => {
+            return Err(ApiError::method_not_allowed(allow).into());
+        }
+    };
+    let site = http::header(&req, HEADER_SITE)
+        .and_then(|s| SiteId::parse(&s).ok())
+        .ok_or_else(|| {
+            Failure::Internal("request arrived without a site from the gateway".into())
+        })?;
+    let client_ip = http::header(&req, HEADER_CLIENT_IP).unwrap_or_default();
+    let query = Query::parse(&http::raw_query(&req));
+    handler(DomainRequest {
+        route,
+        params,
+        query,
+        site,
+        request_id: request_id.to_owned(),
+        client_ip,
+        req,
+    })
+    .await
+}
+
+/// Health of the SQL database: one trivial query.
+pub async fn check_sql(sql: &impl Sql) -> Indicator {
+    match sql.query(&Statement::new("SELECT 1 AS ok")).await {
+        Ok(_) => Indicator::up(),
+        Err(e) => Indicator::down(&e.to_string()),
+    }
+}
+
+/// Health of KV: one read.
+pub async fn check_kv(kv: &impl Kv) -> Indicator {
+    match kv.get("health:probe").await {
+        Ok(_) => Indicator::up(),
+        Err(e) => Indicator::down(&e.to_string()),
+    }
+}
+
+fn cron_key(service: Service) -> String {
+    format!("cron:last:{}", service.as_str())
+}
+
+/// Records that `service`'s scheduled handler ran (KV: one write per run,
+/// far below one write per key per second).
+pub async fn record_cron_run(
+    kv: &impl Kv,
+    clock: &impl Clock,
+    service: Service,
+) -> Result<(), PortError> {
+    kv.put(
+        &cron_key(service),
+        &sealpost_ports::rfc3339(clock.now_ms()),
+        None,
+    )
+    .await
+}
+
+/// The cron indicator: up, with the last run time (or null before the first run).
+pub async fn check_cron(kv: &impl Kv, service: Service) -> Indicator {
+    match kv.get(&cron_key(service)).await {
+        Ok(last) => Indicator::up().with(
+            "lastRunAt",
+            last.map_or(serde_json::Value::Null, Into::into),
+        ),
+        Err(e) => Indicator::down(&e.to_string()),
+    }
+}
+
+/// A fresh health report with the given indicators.
+pub fn report(indicators: Vec<(&str, Indicator)>) -> HealthReport {
+    let mut report = HealthReport::new();
+    for (name, indicator) in indicators {
+        report.add(name, indicator);
+    }
+    report
+}
+
+/// The bindings every domain worker has: the D1 database `DB` and the KV
+/// namespace `KV`.
+pub const DB_BINDING: &str = "DB";
+pub const KV_BINDING: &str = "KV";
+
+/// A domain worker's own health: D1, KV, and (for workers with a cron) the
+/// last scheduled run.
+pub async fn standard_health(env: &worker::Env, service: Service, has_cron: bool) -> HealthReport {
+    let d1 = match env.d1(DB_BINDING) {
+        Ok(db) => check_sql(&crate::D1Sql(db)).await,
+        Err(e) => Indicator::down(&format!("binding {DB_BINDING}: {e}")),
+    };
+    let mut indicators = vec![("d1", d1)];
+    match env.kv(KV_BINDING) {
+        Ok(kv) => {
+            let kv = crate::CfKv(kv);
+            indicators.push(("kv", check_kv(&kv).await));
+            if has_cron {
+                indicators.push(("cron", check_cron(&kv, service).await));
+            }
+        }
+        Err(e) => indicators.push(("kv", Indicator::down(&format!("binding {KV_BINDING}: {e}")))),
+    }
+    report(indicators)
+}
+
+/// Runs a worker's scheduled handler: its `jobs`, then the heartbeat that
+/// `/health` reports. Failures are logged, never thrown (a cron has no client).
+pub async fn run_cron<F>(env: &worker::Env, service: Service, cron: &str, jobs: F)
+where
+    F: Future<Output = Result<(), Failure>>,
+{
+    let started = SystemClock.now_ms();
+    let outcome = jobs.await;
+    let heartbeat = match env.kv(KV_BINDING) {
+        Ok(kv) => record_cron_run(&crate::CfKv(kv), &SystemClock, service)
+            .await
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    let mut line = log::line(
+        if outcome.is_ok() && heartbeat.is_ok() {
+            "info"
+        } else {
+            "error"
+        },
+        "cron",
+    )
+    .field("service", service.as_str())
+    .field("cron", cron)
+    .field("durMs", SystemClock.now_ms() - started);
+    if let Err(Failure::Internal(cause)) = outcome {
+        line = line.field("cause", cause);
+    }
+    if let Err(cause) = heartbeat {
+        line = line.field("heartbeat", cause);
+    }
+    line.emit();
+}

@@ -1,0 +1,17 @@
+//! Cloudflare adapters. This is the only shared crate that depends on `worker`:
+//! it implements the ports of `sealpost-ports` over D1, KV, the rate-limiting
+//! binding, `Date.now()` and `crypto.getRandomValues()`, converts between
+//! `worker` and `sealpost-api` types, writes JSON logs, and carries the scaffold
+//! every domain worker uses to answer requests (`domain::serve`).
+#![forbid(unsafe_code)]
+
+pub mod d1;
+pub mod domain;
+pub mod http;
+pub mod kv;
+pub mod log;
+pub mod sys;
+
+pub use d1::D1Sql;
+pub use kv::CfKv;
+pub use sys::{CryptoRng, SystemClock, WorkersRateLimiter};

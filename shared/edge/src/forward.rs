@@ -1,0 +1,68 @@
+//! Which request headers cross from the edge to a domain worker. An
+//! allow-list: anything else (cookies, forged `X-Sealpost-*`, hop-by-hop
+//! headers) stays at the edge; the edge adds what it established itself.
+use sealpost_ports::SiteId;
+
+/// Client headers the domain workers may see.
+pub const PASSED: [&str; 13] = [
+    "accept",
+    "accept-language",
+    "authorization",
+    "content-type",
+    "if-match",
+    "if-none-match",
+    "if-modified-since",
+    "origin",
+    "user-agent",
+    "upgrade",
+    "sec-websocket-key",
+    "sec-websocket-version",
+    "sec-websocket-protocol",
+];
+
+/// Headers for the forwarded request.
+pub fn headers(
+    incoming: &[(String, String)],
+    request_id: &str,
+    site: &SiteId,
+    client_key: &str,
+) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = incoming
+        .iter()
+        .filter(|(name, _)| PASSED.iter().any(|p| name.eq_ignore_ascii_case(p)))
+        .map(|(n, v)| (n.to_ascii_lowercase(), v.clone()))
+        .collect();
+    out.push(("x-request-id".into(), request_id.into()));
+    out.push(("x-sealpost-site".into(), site.as_str().into()));
+    out.push(("cf-connecting-ip".into(), client_key.into()));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forged_internal_headers_and_cookies_never_cross() {
+        let incoming = vec![
+            ("X-Sealpost-Site".to_owned(), "other".to_owned()),
+            ("X-Request-Id".to_owned(), "forged".to_owned()),
+            ("Cookie".to_owned(), "s=1".to_owned()),
+            ("Authorization".to_owned(), "Bearer t".to_owned()),
+            ("Content-Type".to_owned(), "application/json".to_owned()),
+        ];
+        let site = SiteId::parse("default").unwrap();
+        let out = headers(&incoming, "rid", &site, "203.0.113.9");
+        let get = |n: &str| {
+            out.iter()
+                .filter(|(k, _)| k == n)
+                .map(|(_, v)| v.as_str())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(get("x-sealpost-site"), vec!["default"]);
+        assert_eq!(get("x-request-id"), vec!["rid"]);
+        assert_eq!(get("cf-connecting-ip"), vec!["203.0.113.9"]);
+        assert_eq!(get("authorization"), vec!["Bearer t"]);
+        assert!(get("cookie").is_empty());
+    }
+}

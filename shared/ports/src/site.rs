@@ -1,0 +1,570 @@
+//! Sites (multi-tenancy): [`SiteId`] and the site-scoped data handle [`SiteDb`].
+//!
+//! **The rule: every site-owned row carries `site_id`; the site id is always
+//! `?1`.** [`SiteDb::statement`] binds the handle's site id as `?1`; callers
+//! bind `?2`, `?3`, … after it. Before anything reaches the database,
+//! [`SiteDb`] refuses with [`PortError::Unscoped`] any statement whose first
+//! bound parameter is not this handle's site id, or whose SQL (read
+//! case-insensitively, ignoring whitespace, comments and the contents of
+//! string literals) does not constrain by the site:
+//!
+//! - `SELECT …` must contain `site_id = ?1` (or `x.site_id = ?1`) somewhere;
+//! - `UPDATE …` / `DELETE …` must contain `site_id = ?1` after their `WHERE`,
+//!   and an `UPDATE` may not assign `site_id` (no moving rows between sites);
+//! - `INSERT …` must list `(site_id, …)` first and every `VALUES` tuple must
+//!   start with `?1` (or be `INSERT … (site_id, …) SELECT ?1, … WHERE site_id
+//!   = ?1 …`); an upsert's `DO UPDATE` must carry `WHERE site_id = ?1`;
+//! - `REPLACE` / `INSERT OR REPLACE` / `UPDATE OR REPLACE` are refused (the
+//!   implicit delete can hit another site's row on a primary-key clash),
+//!   as are `WITH … INSERT/UPDATE/DELETE`, multi-statement text and anything
+//!   else (DDL, `PRAGMA`, …).
+//!
+//! So one site can never read or write another site's rows through
+//! `SiteDb`, and a query that forgets the filter fails loudly instead of
+//! leaking. This is a guard against omission, not a SQL parser proving
+//! isolation: a deliberate `WHERE site_id = ?1 OR 1 = 1` passes. Global
+//! tables (`sites`, `site_hosts`) are read through the plain [`Sql`] port.
+
+use std::fmt;
+
+use serde::de::DeserializeOwned;
+
+use crate::error::PortError;
+use crate::sql::{ExecResult, Row, Sql, SqlValue, Statement};
+
+/// A validated site id: 1–32 characters of `[a-z0-9-]`, starting with
+/// `[a-z0-9]` (the `sites.id` CHECK in migration 0001).
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(try_from = "String", into = "String")]
+pub struct SiteId(String);
+
+/// The input is not a valid site id (the input is not echoed: it may be an
+/// arbitrary request header).
+#[derive(Debug, thiserror::Error, Clone, Copy, PartialEq, Eq)]
+#[error("invalid site id: expected 1-32 characters of [a-z0-9-] starting with [a-z0-9]")]
+pub struct InvalidSiteId;
+
+impl From<InvalidSiteId> for PortError {
+    fn from(e: InvalidSiteId) -> Self {
+        PortError::Decode(e.to_string())
+    }
+}
+
+impl SiteId {
+    /// Longest accepted site id.
+    pub const MAX_LEN: usize = 32;
+
+    /// Validates `s`.
+    pub fn parse(s: &str) -> Result<SiteId, InvalidSiteId> {
+        let b = s.as_bytes();
+        let valid = (1..=Self::MAX_LEN).contains(&b.len())
+            && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
+            && b.iter()
+                .all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-');
+        if valid {
+            Ok(SiteId(s.to_owned()))
+        } else {
+            Err(InvalidSiteId)
+        }
+    }
+
+    /// The site every install starts with (seeded by migration 0001).
+    pub fn default_site() -> SiteId {
+        SiteId("default".to_owned())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for SiteId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl TryFrom<String> for SiteId {
+    type Error = InvalidSiteId;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<SiteId> for String {
+    fn from(s: SiteId) -> String {
+        s.0
+    }
+}
+
+impl From<&SiteId> for SqlValue {
+    fn from(s: &SiteId) -> SqlValue {
+        SqlValue::Text(s.0.clone())
+    }
+}
+
+/// Site-scoped access to the SQL port. See the module doc for the rule.
+#[derive(Debug)]
+pub struct SiteDb<'a, S: Sql> {
+    sql: &'a S,
+    site: SiteId,
+}
+
+impl<S: Sql> Clone for SiteDb<'_, S> {
+    fn clone(&self) -> Self {
+        Self {
+            sql: self.sql,
+            site: self.site.clone(),
+        }
+    }
+}
+
+impl<'a, S: Sql> SiteDb<'a, S> {
+    pub fn new(sql: &'a S, site: SiteId) -> Self {
+        Self { sql, site }
+    }
+
+    pub fn site(&self) -> &SiteId {
+        &self.site
+    }
+
+    /// A statement with this site's id already bound as `?1`.
+    pub fn statement(&self, sql: &str) -> Statement {
+        Statement::new(sql).bind(&self.site)
+    }
+
+    /// Refuses (without running it) a statement that is not scoped to this
+    /// site. Called by every method below; public for tests and adapters.
+    pub fn check_scoped(&self, stmt: &Statement) -> Result<(), PortError> {
+        match stmt.params().first() {
+            Some(SqlValue::Text(s)) if *s == self.site.0 => {}
+            _ => {
+                return Err(PortError::Unscoped(
+                    "first bound parameter (?1) is not this site's id".into(),
+                ));
+            }
+        }
+        check_sql_scoped(stmt.sql()).map_err(|why| PortError::Unscoped(why.into()))
+    }
+
+    pub async fn query(&self, stmt: &Statement) -> Result<Vec<Row>, PortError> {
+        self.check_scoped(stmt)?;
+        self.sql.query(stmt).await
+    }
+
+    pub async fn execute(&self, stmt: &Statement) -> Result<ExecResult, PortError> {
+        self.check_scoped(stmt)?;
+        self.sql.execute(stmt).await
+    }
+
+    /// One transaction; nothing runs unless every statement is scoped.
+    pub async fn batch(&self, stmts: &[Statement]) -> Result<Vec<ExecResult>, PortError> {
+        for stmt in stmts {
+            self.check_scoped(stmt)?;
+        }
+        self.sql.batch(stmts).await
+    }
+
+    pub async fn query_one<T: DeserializeOwned>(
+        &self,
+        stmt: &Statement,
+    ) -> Result<Option<T>, PortError> {
+        self.check_scoped(stmt)?;
+        self.sql.query_one(stmt).await
+    }
+
+    pub async fn query_as<T: DeserializeOwned>(
+        &self,
+        stmt: &Statement,
+    ) -> Result<Vec<T>, PortError> {
+        self.check_scoped(stmt)?;
+        self.sql.query_as(stmt).await
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The scoping check: a small SQLite lexer plus token-pattern rules.
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Tok {
+    /// Keyword or identifier (quoted identifiers unquoted), lower-cased.
+    Word(String),
+    /// `?NNN`; `None` for a bare `?` or a named parameter.
+    Param(Option<u32>),
+    /// A string or blob literal (content dropped) or a number.
+    Literal,
+    Punct(char),
+}
+
+fn word(t: Option<&Tok>, w: &str) -> bool {
+    matches!(t, Some(Tok::Word(x)) if x == w)
+}
+
+fn lex(sql: &str) -> Result<Vec<Tok>, &'static str> {
+    let chars: Vec<char> = sql.chars().collect();
+    let mut toks = Vec::new();
+    let mut i = 0;
+    let ident = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
+    while let Some(&c) = chars.get(i) {
+        let next = chars.get(i + 1).copied();
+        match c {
+            c if c.is_whitespace() => i += 1,
+            '-' if next == Some('-') => {
+                while chars.get(i).is_some_and(|&c| c != '\n') {
+                    i += 1;
+                }
+            }
+            '/' if next == Some('*') => {
+                i += 2;
+                loop {
+                    match (chars.get(i), chars.get(i + 1)) {
+                        (Some('*'), Some('/')) => break i += 2,
+                        (Some(_), _) => i += 1,
+                        (None, _) => return Err("unterminated comment"),
+                    }
+                }
+            }
+            '\'' | '"' | '`' | '[' => {
+                let close = if c == '[' { ']' } else { c };
+                let mut text = String::new();
+                i += 1;
+                loop {
+                    match chars.get(i) {
+                        None => return Err("unterminated quote"),
+                        Some(&q) if q == close && chars.get(i + 1) == Some(&close) && c != '[' => {
+                            text.push(q);
+                            i += 2;
+                        }
+                        Some(&q) if q == close => break i += 1,
+                        Some(&q) => {
+                            text.push(q);
+                            i += 1;
+                        }
+                    }
+                }
+                toks.push(if c == '\'' {
+                    Tok::Literal
+                } else {
+                    Tok::Word(text.to_lowercase())
+                });
+            }
+            '?' => {
+                i += 1;
+                let start = i;
+                while chars.get(i).is_some_and(char::is_ascii_digit) {
+                    i += 1;
+                }
+                let digits: String = chars[start..i].iter().collect();
+                toks.push(Tok::Param(digits.parse().ok()));
+            }
+            ':' | '@' | '$' if next.is_some_and(ident) => {
+                i += 1;
+                while chars.get(i).copied().is_some_and(ident) {
+                    i += 1;
+                }
+                toks.push(Tok::Param(None));
+            }
+            c if c.is_ascii_digit() || (c == '.' && next.is_some_and(|n| n.is_ascii_digit())) => {
+                while chars
+                    .get(i)
+                    .is_some_and(|&c| c.is_ascii_alphanumeric() || c == '.')
+                {
+                    i += 1;
+                }
+                toks.push(Tok::Literal);
+            }
+            c if ident(c) => {
+                let start = i;
+                while chars.get(i).copied().is_some_and(ident) {
+                    i += 1;
+                }
+                let w: String = chars[start..i].iter().collect();
+                // x'ABCD' blob literal
+                if (w == "x" || w == "X") && chars.get(i) == Some(&'\'') {
+                    i += 1;
+                    while chars.get(i).is_some_and(|&c| c != '\'') {
+                        i += 1;
+                    }
+                    i += 1;
+                    toks.push(Tok::Literal);
+                } else {
+                    toks.push(Tok::Word(w.to_lowercase()));
+                }
+            }
+            c => {
+                toks.push(Tok::Punct(c));
+                i += 1;
+            }
+        }
+    }
+    // A trailing `;` is harmless; anything after a `;` is a second statement.
+    while toks.last() == Some(&Tok::Punct(';')) {
+        toks.pop();
+    }
+    if toks.contains(&Tok::Punct(';')) {
+        return Err("more than one statement");
+    }
+    Ok(toks)
+}
+
+/// Nesting depth of each token (parentheses), so rules can look at the
+/// statement's own clauses rather than subqueries.
+fn depths(toks: &[Tok]) -> Vec<usize> {
+    let mut depth = 0_usize;
+    toks.iter()
+        .map(|t| match t {
+            Tok::Punct('(') => {
+                depth += 1;
+                depth - 1
+            }
+            Tok::Punct(')') => {
+                depth = depth.saturating_sub(1);
+                depth
+            }
+            _ => depth,
+        })
+        .collect()
+}
+
+/// Index of every `site_id = ?1` (also `==`) in `toks`.
+fn site_filters(toks: &[Tok]) -> Vec<usize> {
+    (0..toks.len())
+        .filter(|&i| {
+            word(toks.get(i), "site_id") && {
+                let rest = &toks[i + 1..];
+                matches!(rest, [Tok::Punct('='), Tok::Param(Some(1)), ..])
+                    || matches!(
+                        rest,
+                        [Tok::Punct('='), Tok::Punct('='), Tok::Param(Some(1)), ..]
+                    )
+            }
+        })
+        .collect()
+}
+
+fn top_level_word(toks: &[Tok], depth: &[usize], from: usize, w: &str) -> Option<usize> {
+    (from..toks.len()).find(|&i| depth[i] == 0 && word(toks.get(i), w))
+}
+
+fn check_sql_scoped(sql: &str) -> Result<(), &'static str> {
+    let toks = lex(sql)?;
+    let depth = depths(&toks);
+    let filters = site_filters(&toks);
+    let has_word = |w: &str| toks.iter().any(|t| matches!(t, Tok::Word(x) if x == w));
+    let or_replace = toks
+        .windows(2)
+        .any(|p| word(p.first(), "or") && word(p.get(1), "replace"));
+    if or_replace {
+        return Err("OR REPLACE can delete another site's row");
+    }
+    match toks.first() {
+        Some(Tok::Word(w)) if w == "select" => {
+            if filters.is_empty() {
+                return Err("SELECT without `site_id = ?1`");
+            }
+            Ok(())
+        }
+        Some(Tok::Word(w)) if w == "with" => {
+            if has_word("insert") || has_word("update") || has_word("delete") {
+                return Err("data-modifying WITH is not supported through SiteDb");
+            }
+            if filters.is_empty() {
+                return Err("query without `site_id = ?1`");
+            }
+            Ok(())
+        }
+        Some(Tok::Word(w)) if w == "update" || w == "delete" => {
+            let Some(where_at) = top_level_word(&toks, &depth, 1, "where") else {
+                return Err("UPDATE/DELETE without WHERE");
+            };
+            if !filters.iter().any(|&f| f > where_at) {
+                return Err("UPDATE/DELETE without `site_id = ?1` in WHERE");
+            }
+            if w == "update" {
+                let set_at = top_level_word(&toks, &depth, 1, "set").unwrap_or(where_at);
+                let end = ["from", "where", "returning"]
+                    .iter()
+                    .filter_map(|k| top_level_word(&toks, &depth, set_at + 1, k))
+                    .min()
+                    .unwrap_or(toks.len());
+                if toks[set_at..end]
+                    .iter()
+                    .any(|t| matches!(t, Tok::Word(x) if x == "site_id"))
+                {
+                    return Err("UPDATE may not assign site_id");
+                }
+            }
+            Ok(())
+        }
+        Some(Tok::Word(w)) if w == "insert" => check_insert(&toks, &depth, &filters),
+        Some(Tok::Word(w)) if w == "replace" => Err("REPLACE can delete another site's row"),
+        _ => Err("only SELECT, INSERT, UPDATE and DELETE run through SiteDb"),
+    }
+}
+
+fn check_insert(toks: &[Tok], depth: &[usize], filters: &[usize]) -> Result<(), &'static str> {
+    const NO_COLUMNS: &str = "INSERT must list (site_id, …) first";
+    let into = top_level_word(toks, depth, 1, "into").ok_or(NO_COLUMNS)?;
+    // table name, optionally schema-qualified, optional `AS alias`
+    let open = (into + 1..toks.len())
+        .find(|&i| toks[i] == Tok::Punct('('))
+        .ok_or(NO_COLUMNS)?;
+    if toks[into + 1..open]
+        .iter()
+        .any(|t| !matches!(t, Tok::Word(_) | Tok::Punct('.')))
+    {
+        return Err(NO_COLUMNS);
+    }
+    if !(word(toks.get(open + 1), "site_id")
+        && matches!(toks.get(open + 2), Some(Tok::Punct(',' | ')'))))
+    {
+        return Err(NO_COLUMNS);
+    }
+    let close = (open + 1..toks.len())
+        .find(|&i| depth[i] == 0 && toks[i] == Tok::Punct(')'))
+        .ok_or(NO_COLUMNS)?;
+    let starts_with_site = |i: usize| {
+        matches!(toks.get(i), Some(Tok::Param(Some(1))))
+            && matches!(toks.get(i + 1), Some(Tok::Punct(',' | ')')) | None)
+    };
+    let mut i = close + 1;
+    let body_end;
+    if word(toks.get(i), "values") {
+        i += 1;
+        loop {
+            if toks.get(i) != Some(&Tok::Punct('(')) || !starts_with_site(i + 1) {
+                return Err("every VALUES tuple must start with ?1");
+            }
+            i = (i + 1..toks.len())
+                .find(|&j| depth[j] == 0 && toks[j] == Tok::Punct(')'))
+                .ok_or("unbalanced VALUES")?
+                + 1;
+            if toks.get(i) == Some(&Tok::Punct(',')) {
+                i += 1;
+            } else {
+                break;
+            }
+        }
+        body_end = i;
+    } else if word(toks.get(i), "select") {
+        if !starts_with_site(i + 1) {
+            return Err("INSERT … SELECT must select ?1 first");
+        }
+        body_end = ["on", "returning"]
+            .iter()
+            .filter_map(|k| top_level_word(toks, depth, i + 1, k))
+            .min()
+            .unwrap_or(toks.len());
+        if !filters.iter().any(|&f| f > i && f < body_end) {
+            return Err("INSERT … SELECT without `site_id = ?1`");
+        }
+    } else {
+        return Err("INSERT needs VALUES (?1, …) or SELECT ?1, …");
+    }
+    // Upsert: the DO UPDATE must be limited to this site's conflicting row.
+    let do_update = (body_end..toks.len())
+        .find(|&j| word(toks.get(j), "do") && word(toks.get(j + 1), "update"));
+    if let Some(j) = do_update
+        && !filters.iter().any(|&f| f > j)
+    {
+        return Err("ON CONFLICT DO UPDATE without WHERE site_id = ?1");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn site_ids_follow_the_sites_table_check() {
+        for ok in ["default", "a", "0", "my-site", "a-", &"x".repeat(32)] {
+            assert_eq!(
+                SiteId::parse(ok).map(|s| s.as_str().to_owned()),
+                Ok(ok.to_owned())
+            );
+        }
+        for bad in ["", "-a", "A", "a_b", "a.b", "a b", "é", &"x".repeat(33)] {
+            assert_eq!(SiteId::parse(bad), Err(InvalidSiteId), "{bad:?}");
+        }
+        assert_eq!(SiteId::default_site().as_str(), "default");
+    }
+
+    #[test]
+    fn site_ids_deserialize_only_when_valid() {
+        let s: SiteId = serde_json::from_str("\"abc\"").unwrap();
+        assert_eq!(serde_json::to_string(&s).unwrap(), "\"abc\"");
+        assert!(serde_json::from_str::<SiteId>("\"ABC\"").is_err());
+    }
+
+    #[test]
+    fn scoped_statements_are_accepted() {
+        for sql in [
+            "SELECT id FROM users WHERE site_id = ?1 AND email = ?2",
+            "select id from users where SITE_ID=?1",
+            "SELECT u.id FROM users u WHERE u.site_id == ?1;",
+            "SELECT * FROM users WHERE \"site_id\" = ?1",
+            "SELECT count(*) AS n FROM users\n\tWHERE site_id\n=\n?1",
+            "WITH x AS (SELECT id FROM users WHERE site_id = ?1) SELECT id FROM x",
+            "UPDATE users SET display_name = ?2 WHERE site_id = ?1 AND id = ?3",
+            "UPDATE users SET updated_at = ?2 WHERE id = ?3 AND site_id = ?1 RETURNING id",
+            "DELETE FROM users WHERE site_id = ?1 AND id = ?2",
+            "INSERT INTO users (site_id, id, email) VALUES (?1, ?2, ?3)",
+            "insert into users(site_id,id) values(?1,?2),(?1,?3)",
+            "INSERT OR IGNORE INTO users (site_id, id) VALUES (?1, ?2)",
+            "INSERT INTO users (site_id, id) VALUES (?1, ?2) ON CONFLICT (site_id, id) DO NOTHING",
+            "INSERT INTO users (site_id, id, n) VALUES (?1, ?2, 1) ON CONFLICT (id) \
+             DO UPDATE SET n = n + 1 WHERE site_id = ?1",
+            "INSERT INTO users (site_id, id) SELECT ?1, id FROM other WHERE site_id = ?1",
+            "INSERT INTO users (site_id, id) VALUES (?1, ?2) RETURNING id",
+        ] {
+            assert_eq!(check_sql_scoped(sql), Ok(()), "{sql}");
+        }
+    }
+
+    #[test]
+    fn unscoped_statements_are_refused() {
+        for sql in [
+            "SELECT id FROM users",
+            "SELECT id FROM users WHERE id = ?1",
+            "SELECT id FROM users WHERE site_id = ?10",
+            "SELECT id FROM users WHERE site_id = ?2",
+            "SELECT id FROM users WHERE other_site_id = ?1",
+            "SELECT id FROM users WHERE site_id != ?1",
+            "SELECT id FROM users WHERE site_id <= ?1",
+            "SELECT id FROM users WHERE site_id = ?",
+            "SELECT id FROM users WHERE site_id = :site",
+            "SELECT id FROM users -- WHERE site_id = ?1",
+            "SELECT id FROM users /* WHERE site_id = ?1 */",
+            "SELECT id FROM users WHERE name = 'site_id = ?1'",
+            "SELECT id FROM users WHERE site_id = ?1; DELETE FROM users",
+            "UPDATE users SET display_name = ?2",
+            "UPDATE users SET display_name = (SELECT 1 WHERE site_id = ?1) WHERE id = ?2",
+            "UPDATE users SET site_id = ?2 WHERE site_id = ?1",
+            "UPDATE OR REPLACE users SET id = ?2 WHERE site_id = ?1",
+            "DELETE FROM users",
+            "DELETE FROM users WHERE id IN (SELECT 1) AND id = ?2",
+            "INSERT INTO users (id, site_id) VALUES (?2, ?1)",
+            "INSERT INTO users VALUES (?1, ?2)",
+            "INSERT INTO users (site_id, id) VALUES (?1, ?2), (?3, ?4)",
+            "INSERT INTO users (site_id, id) VALUES (?2, ?1)",
+            "INSERT INTO users (site_id, id) VALUES (?10, ?2)",
+            "INSERT INTO users (site_id, id) SELECT ?1, id FROM users",
+            "INSERT INTO users (site_id, id) SELECT site_id, id FROM users WHERE site_id = ?1",
+            "INSERT INTO users (site_id, id) DEFAULT VALUES",
+            "INSERT INTO users (site_id, id) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET id = ?3",
+            "INSERT OR REPLACE INTO users (site_id, id) VALUES (?1, ?2)",
+            "REPLACE INTO users (site_id, id) VALUES (?1, ?2)",
+            "WITH x AS (SELECT 1) DELETE FROM users WHERE site_id = ?1",
+            "PRAGMA foreign_keys = OFF",
+            "DROP TABLE users",
+            "",
+            "SELECT 'unterminated",
+        ] {
+            assert!(check_sql_scoped(sql).is_err(), "{sql}");
+        }
+    }
+}

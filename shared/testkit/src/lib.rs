@@ -1,0 +1,21 @@
+//! Sealpost testkit: native adapters for the ports, for tests only (never
+//! compiled to wasm). Each double models the production limit that would make
+//! the real platform fail, so tests fail where production would:
+//! D1's 100 bound parameters and transactional `batch` ([`SqliteDb`]),
+//! KV's 60 s minimum TTL, 1 write/key/s and delayed cross-location
+//! visibility ([`MemKv`]), fixed-window rate limiting ([`MemRateLimiter`]).
+#![forbid(unsafe_code)]
+
+pub mod clock;
+pub mod kv;
+pub mod ratelimit;
+pub mod rng;
+pub mod sqlite;
+
+pub use clock::ManualClock;
+pub use futures::executor::block_on;
+pub use kv::MemKv;
+pub use ratelimit::MemRateLimiter;
+pub use rng::SeededRng;
+pub use sealpost_ports as ports;
+pub use sqlite::SqliteDb;

@@ -1,0 +1,306 @@
+//! The gateway worker: the one public entry. It gives every request an id,
+//! applies the coarse per-client rate limit, resolves the route in the shared
+//! catalogue and the site from the host, enforces the route's body policy,
+//! answers `/health` and CORS preflights itself, forwards everything else to
+//! the owning domain worker over its service binding, and finishes every
+//! response with the security headers. The decisions live in `sealpost-edge`;
+//! this file only wires them to the platform.
+use std::cell::RefCell;
+
+use futures_util::StreamExt;
+use futures_util::future::join_all;
+use sealpost_api::routes::{self, BodyPolicy, Resolution, RouteId, RouteSpec, Service};
+use sealpost_api::{ApiError, ApiResponse, ErrorCode, Method};
+use sealpost_cf::domain::{self, Failure};
+use sealpost_cf::{CfKv, CryptoRng, D1Sql, SystemClock, WorkersRateLimiter, http, log};
+use sealpost_edge::health::Downstream;
+use sealpost_edge::site::{self, SiteCache};
+use sealpost_edge::{EdgeConfig, body, cors, forward, headers, ip, limit};
+use sealpost_ports::{Clock, Rng, SiteId};
+use worker::{
+    Context, Env, Headers, Request, RequestInit, Response, ResponseBuilder, Result, event,
+};
+
+/// The `[[ratelimits]]` binding.
+const LIMITER_BINDING: &str = "EDGE_LIMITER";
+
+thread_local! {
+    /// Host → site answers, per isolate.
+    static SITES: RefCell<SiteCache> = RefCell::default();
+}
+
+/// The service binding of a domain worker.
+fn binding(service: Service) -> &'static str {
+    match service {
+        Service::Auth => "AUTH",
+        Service::Content => "CONTENT",
+        Service::Comments => "COMMENTS",
+        Service::Campaigns => "CAMPAIGNS",
+        Service::Gateway => "GATEWAY",
+    }
+}
+
+/// A response on its way out: built here, or relayed from a domain worker.
+enum Reply {
+    Local(ApiResponse),
+    Relayed(Response),
+}
+
+impl From<ApiError> for Reply {
+    fn from(e: ApiError) -> Self {
+        Reply::Local(e.into_response())
+    }
+}
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    let started = SystemClock.now_ms();
+    let request_id = CryptoRng.token(16).unwrap_or_else(|_| "-".to_owned());
+    let config = EdgeConfig::from_vars(|k| env.var(k).ok().map(|v| v.to_string()));
+    let cors_origin =
+        cors::allowed_origin(&config, http::header(&req, "origin").as_deref()).map(str::to_owned);
+    let method_name = req.inner().method();
+    let path = req.path();
+
+    let mut upstream = None;
+    let reply = match handle(req, &env, &config, &request_id, &mut upstream).await {
+        Ok(reply) => reply,
+        Err(Failure::Api(e)) => e.into(),
+        Err(Failure::Internal(cause)) => {
+            log::line("error", "internal failure")
+                .field("service", "gateway")
+                .field("requestId", request_id.clone())
+                .field("path", path.clone())
+                .field("cause", cause)
+                .emit();
+            ApiError::internal(Some(request_id.clone())).into()
+        }
+    };
+    let response = finish(reply, &request_id, cors_origin.as_deref())?;
+    let mut line = log::line("info", "request")
+        .field("service", "gateway")
+        .field("requestId", request_id)
+        .field("method", method_name)
+        .field("path", path)
+        .field("status", response.status_code())
+        .field("durMs", SystemClock.now_ms() - started);
+    if let Some(service) = upstream {
+        line = line.field("upstream", service);
+    }
+    line.emit();
+    Ok(response)
+}
+
+async fn handle(
+    mut req: Request,
+    env: &Env,
+    config: &EdgeConfig,
+    request_id: &str,
+    upstream: &mut Option<&'static str>,
+) -> std::result::Result<Reply, Failure> {
+    let path = req.path();
+    let Some(method) = http::method(&req) else {
+        return Ok(allowed_methods_error(&path));
+    };
+
+    let client = ip::client_key(http::header(&req, http::HEADER_CLIENT_IP).as_deref());
+    rate_limit(env, &client).await?;
+
+    if method == Method::Options {
+        return Ok(match routes::resolve(Method::Options, &path) {
+            Resolution::MethodNotAllowed { allow } => Reply::Local(cors::preflight(
+                config,
+                http::header(&req, "origin").as_deref(),
+                http::header(&req, "access-control-request-method").as_deref(),
+                &allow,
+            )),
+            _ => ApiError::not_found().into(),
+        });
+    }
+
+    let (route, _params) = match routes::resolve(method, &path) {
+        Resolution::Found { route, params } if !route.dev_only || config.dev_mode => {
+            (route, params)
+        }
+        Resolution::Found { .. } | Resolution::NotFound => return Ok(ApiError::not_found().into()),
+        Resolution::MethodNotAllowed { allow } => {
+            return Ok(ApiError::method_not_allowed(allow).into());
+        }
+    };
+
+    if route.id == RouteId::Health {
+        return Ok(Reply::Local(health(env).await.into_response()));
+    }
+
+    let site = resolve_site(&req, env).await?;
+    let body = read_body(&mut req, route).await?;
+
+    *upstream = Some(route.service.as_str());
+    relay(req, env, route, &site, &client, request_id, body).await
+}
+
+/// 405 for a method the catalogue never serves, listing what the path takes.
+fn allowed_methods_error(path: &str) -> Reply {
+    match routes::resolve(Method::Options, path) {
+        Resolution::MethodNotAllowed { allow } => ApiError::method_not_allowed(allow).into(),
+        _ => ApiError::not_found().into(),
+    }
+}
+
+async fn rate_limit(env: &Env, client: &str) -> std::result::Result<(), Failure> {
+    let verdict = match env.rate_limiter(LIMITER_BINDING) {
+        Ok(binding) => limit::check(&WorkersRateLimiter(binding), client).await,
+        Err(e) => limit::Verdict::LimiterDown(e.to_string()),
+    };
+    match verdict {
+        limit::Verdict::Allowed => Ok(()),
+        limit::Verdict::Limited(e) => Err(e.into()),
+        limit::Verdict::LimiterDown(cause) => {
+            log::line("warn", "rate limiter unavailable; request allowed")
+                .field("cause", cause)
+                .emit();
+            Ok(())
+        }
+    }
+}
+
+async fn resolve_site(req: &Request, env: &Env) -> std::result::Result<SiteId, Failure> {
+    let host = http::header(req, "host")
+        .or_else(|| req.url().ok().and_then(|u| u.host_str().map(str::to_owned)))
+        .and_then(|h| site::normalize_host(&h))
+        .ok_or_else(|| ApiError::new(ErrorCode::SiteNotFound))?;
+    let now = SystemClock.now_ms();
+    let cached = SITES.with(|c| c.borrow().get(&host, now));
+    let found = match cached {
+        Some(found) => found,
+        None => {
+            let found = site::lookup(&D1Sql(env.d1(domain::DB_BINDING)?), &host).await?;
+            SITES.with(|c| c.borrow_mut().put(&host, found.clone(), now));
+            found
+        }
+    };
+    found.ok_or_else(|| ApiError::new(ErrorCode::SiteNotFound).into())
+}
+
+/// Reads the body within the route's limit, refusing early on what the
+/// headers declare and streaming so an undeclared oversize body is cut off.
+async fn read_body(req: &mut Request, route: &RouteSpec) -> std::result::Result<Vec<u8>, Failure> {
+    let content_type = http::header(req, "content-type");
+    let declared = http::header(req, "content-length").and_then(|l| l.trim().parse::<u64>().ok());
+    body::check_declared(route.body, content_type.as_deref(), declared)?;
+    if route.body == BodyPolicy::None && declared.unwrap_or(0) == 0 && req.inner().body().is_none()
+    {
+        return Ok(Vec::new());
+    }
+    let limit = route.body.max_bytes();
+    let mut bytes = Vec::new();
+    let mut stream = req.stream()?;
+    while let Some(chunk) = stream.next().await {
+        bytes.extend_from_slice(&chunk?);
+        if bytes.len() > limit {
+            break;
+        }
+    }
+    body::check_body(route.body, content_type.as_deref(), &bytes)?;
+    Ok(bytes)
+}
+
+async fn relay(
+    req: Request,
+    env: &Env,
+    route: &RouteSpec,
+    site: &SiteId,
+    client: &str,
+    request_id: &str,
+    body: Vec<u8>,
+) -> std::result::Result<Reply, Failure> {
+    let fetcher = env.service(binding(route.service))?;
+    let headers = Headers::new();
+    for (name, value) in
+        forward::headers(&http::header_pairs(req.headers()), request_id, site, client)
+    {
+        headers.append(&name, &value)?;
+    }
+    let mut init = RequestInit::new();
+    init.with_method(req.method()).with_headers(headers);
+    if !body.is_empty() {
+        init.with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
+    }
+    let query = http::raw_query(&req);
+    let url = format!(
+        "https://{}.internal{}{}{}",
+        route.service.as_str(),
+        req.path(),
+        if query.is_empty() { "" } else { "?" },
+        query
+    );
+    let forwarded = Request::new_with_init(&url, &init)?;
+    match fetcher.fetch_request(forwarded).await {
+        Ok(resp) => Ok(Reply::Relayed(resp)),
+        Err(e) => {
+            log::line("error", "upstream unreachable")
+                .field("requestId", request_id)
+                .field("upstream", route.service.as_str())
+                .field("cause", e.to_string())
+                .emit();
+            Ok(ApiError::new(ErrorCode::UpstreamUnavailable).into())
+        }
+    }
+}
+
+/// The gateway's own checks (D1, KV) plus every domain worker's `/health`.
+async fn health(env: &Env) -> sealpost_api::health::HealthReport {
+    let d1 = match env.d1(domain::DB_BINDING) {
+        Ok(db) => domain::check_sql(&D1Sql(db)).await,
+        Err(e) => sealpost_api::health::Indicator::down(&e.to_string()),
+    };
+    let kv = match env.kv(domain::KV_BINDING) {
+        Ok(kv) => domain::check_kv(&CfKv(kv)).await,
+        Err(e) => sealpost_api::health::Indicator::down(&e.to_string()),
+    };
+    let calls = Service::DOMAIN.iter().map(|service| async move {
+        let result = match env.service(binding(*service)) {
+            Ok(fetcher) => match fetcher.fetch("https://internal/health", None).await {
+                Ok(mut resp) => Downstream::Answered {
+                    status: resp.status_code(),
+                    body: resp.json::<serde_json::Value>().await.ok(),
+                },
+                Err(e) => Downstream::Unreachable(e.to_string()),
+            },
+            Err(e) => Downstream::Unreachable(e.to_string()),
+        };
+        (service.as_str().to_owned(), result)
+    });
+    let downstream = join_all(calls).await;
+    sealpost_edge::health::aggregate(vec![("d1".into(), d1), ("kv".into(), kv)], downstream)
+}
+
+/// Adds the request id, security and CORS headers to whatever goes out.
+fn finish(reply: Reply, request_id: &str, cors_origin: Option<&str>) -> Result<Response> {
+    match reply {
+        Reply::Local(mut api) => {
+            headers::finish(&mut api.headers, request_id, cors_origin);
+            http::to_response(api)
+        }
+        Reply::Relayed(resp) => {
+            let status = resp.status_code();
+            let mut pairs = http::header_pairs(resp.headers());
+            headers::finish(&mut pairs, request_id, cors_origin);
+            let out = Headers::new();
+            for (name, value) in &pairs {
+                out.append(name, value)?;
+            }
+            let builder = ResponseBuilder::new().with_status(status).with_headers(out);
+            if status == 101 {
+                return match resp.websocket() {
+                    Some(ws) => Ok(builder.with_websocket(ws).empty()),
+                    None => http::to_response(
+                        ApiError::internal(Some(request_id.to_owned())).into_response(),
+                    ),
+                };
+            }
+            let (_, body) = resp.into_parts();
+            Ok(builder.body(body))
+        }
+    }
+}
