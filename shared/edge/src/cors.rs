@@ -41,7 +41,7 @@ pub fn preflight(
         .is_some_and(|m| allow.contains(&m));
     match allowed_origin(config, origin) {
         Some(_) if requested_ok => resp
-            .with_header("Access-Control-Allow-Methods", &join(&methods))
+            .with_header("Access-Control-Allow-Methods", join(&methods))
             .with_header("Access-Control-Allow-Headers", ALLOWED_HEADERS)
             .with_header("Access-Control-Max-Age", MAX_AGE),
         _ => resp,

@@ -19,6 +19,11 @@ fn set_default(headers: &mut Vec<(String, String)>, name: &str, value: &str) {
     }
 }
 
+/// Drops CORS headers a domain worker set: CORS is the edge's alone.
+pub fn strip_cors(headers: &mut Vec<(String, String)>) {
+    headers.retain(|(n, _)| !n.to_ascii_lowercase().starts_with("access-control-"));
+}
+
 /// Completes a response's headers. `cors_origin` is the request's `Origin`
 /// when it is allow-listed. A domain worker may set its own
 /// `Content-Security-Policy` (HTML pages do); everything else is the edge's.
@@ -29,7 +34,6 @@ pub fn finish(headers: &mut Vec<(String, String)>, request_id: &str, cors_origin
     set(headers, "Referrer-Policy", "no-referrer");
     set(headers, "X-Frame-Options", "DENY");
     set_default(headers, "Content-Security-Policy", API_CSP);
-    headers.retain(|(n, _)| !n.to_ascii_lowercase().starts_with("access-control-"));
     set(headers, "Vary", "Origin");
     if let Some(origin) = cors_origin {
         set(headers, "Access-Control-Allow-Origin", origin);
@@ -84,5 +88,24 @@ mod tests {
             Some("https://app.example")
         );
         assert_eq!(get(&h, "Vary"), Some("Origin"));
+        assert_eq!(
+            h.iter()
+                .filter(|(n, _)| n.eq_ignore_ascii_case("access-control-allow-origin"))
+                .count(),
+            1
+        );
+    }
+
+    #[test]
+    fn a_preflight_keeps_the_cors_headers_the_edge_set() {
+        let mut h = vec![(
+            "Access-Control-Allow-Methods".to_owned(),
+            "POST, OPTIONS".to_owned(),
+        )];
+        finish(&mut h, "id", Some("https://app.example"));
+        assert_eq!(
+            get(&h, "Access-Control-Allow-Methods"),
+            Some("POST, OPTIONS")
+        );
     }
 }

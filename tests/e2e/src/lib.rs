@@ -1,0 +1,963 @@
+//! The end-to-end harness: the whole Sealpost stack (gateway + domain
+//! workers under `wrangler dev`, started by `scripts/serve`) in a private
+//! temporary directory, and small blocking clients to talk to it over HTTP and
+//! WebSocket as a user would.
+//!
+//! One [`Stack`] is meant to be shared by many scenarios (starting one takes a
+//! minute). Every request gets its own client address by default
+//! ([`unique_ip`]), so scenarios never share the per-IP rate-limit budget.
+//!
+//! Processes: `scripts/serve` runs in its own process group and is stopped
+//! with SIGTERM (it stops the workers); a watchdog shell stops it too should
+//! the test process die without stopping the stack (SIGKILL, Ctrl-C).
+//!
+//! Knobs (environment): `SEALPOST_E2E_START_TIMEOUT` (seconds, default 240)
+//! and `SEALPOST_E2E_START_ATTEMPTS` (default 2; only a worker runtime that
+//! failed to start is retried).
+#![forbid(unsafe_code)]
+
+use std::collections::HashMap;
+use std::fmt;
+use std::fs;
+use std::io::{BufRead, BufReader, Cursor, Write};
+use std::net::{Ipv4Addr, Ipv6Addr, TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+pub use serde_json::{Value, json};
+pub use tungstenite;
+pub use ureq;
+
+/// How long `scripts/serve` may take to print its READY line (override in
+/// seconds with `SEALPOST_E2E_START_TIMEOUT`).
+pub const START_TIMEOUT: Duration = Duration::from_secs(240);
+/// How long a graceful stop may take before the stack is killed.
+pub const STOP_TIMEOUT: Duration = Duration::from_secs(20);
+/// Timeout of one HTTP call.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(60);
+/// The browser origin the stack's `CORS_ORIGINS` allows.
+pub const ALLOWED_ORIGIN: &str = "https://app.example";
+/// The seeded admin's e-mail (its password is [`Stack::admin_password`]).
+pub const ADMIN_EMAIL: &str = "admin@e2e.test";
+/// The header the gateway takes the client's address from.
+pub const CLIENT_IP_HEADER: &str = "CF-Connecting-IP";
+
+/// How many times a stack start is tried when a worker's runtime fails to
+/// start (override with `SEALPOST_E2E_START_ATTEMPTS`). Other failures are
+/// never retried.
+pub const START_ATTEMPTS: u32 = 2;
+
+const READY_PREFIX: &str = "SEALPOST READY ";
+/// What `wrangler dev` logs when workerd could not start.
+const RUNTIME_FAILED_MARKER: &str = "The Workers runtime failed to start";
+const LOG_TAIL_LINES: usize = 60;
+
+/// A WebSocket to the stack.
+pub type WebSocket = tungstenite::WebSocket<TcpStream>;
+
+/// The repository root (this crate lives in `tests/e2e`).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A client address no other caller in this process gets: TEST-NET-1/2/3
+/// (RFC 5737) IPv4 addresses first, then distinct /64s of the IPv6
+/// documentation prefix 2001:db8::/32 (the edge keys IPv6 clients by /64).
+pub fn unique_ip() -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    const NETS: [[u8; 3]; 3] = [[192, 0, 2], [198, 51, 100], [203, 0, 113]];
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let net = usize::try_from(n / 254).unwrap_or(usize::MAX);
+    match NETS.get(net) {
+        Some([a, b, c]) => {
+            let host = u8::try_from(n % 254 + 1).unwrap_or(1);
+            Ipv4Addr::new(*a, *b, *c, host).to_string()
+        }
+        None => {
+            let hi = u16::try_from(n >> 16).unwrap_or(u16::MAX);
+            let lo = u16::try_from(n & 0xffff).unwrap_or(0);
+            Ipv6Addr::new(0x2001, 0xdb8, hi, lo, 0, 0, 0, 1).to_string()
+        }
+    }
+}
+
+/// Random hex from the kernel (a test secret, not key material).
+pub fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0_u8; bytes];
+    fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut buf))
+        .expect("reading /dev/urandom");
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A free TCP port on 127.0.0.1 (free when asked; the OS may reuse it later).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("binding 127.0.0.1:0")
+}
+
+/// Unix time in seconds.
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Parses `YYYY-MM-DDTHH:MM:SS[.fraction]Z` to Unix seconds.
+pub fn parse_rfc3339_utc(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    let num = |from: usize, len: usize| -> Option<i64> {
+        let digits = b.get(from..from + len)?;
+        digits.iter().try_fold(0_i64, |acc, &c| {
+            c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
+        })
+    };
+    let seps = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')];
+    if !seps.iter().all(|&(i, c)| b.get(i) == Some(&c)) {
+        return None;
+    }
+    let (y, mo, d) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
+    let (h, mi, sec) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
+    let mut rest = &s[19..];
+    if let Some(frac) = rest.strip_prefix('.') {
+        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        rest = &frac[digits..];
+    }
+    if rest != "Z" || !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 {
+        return None;
+    }
+    if sec > 59 {
+        return None;
+    }
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if mo <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + h * 3600 + mi * 60 + sec)
+}
+
+/// An HTTP answer.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    /// Header names in lower case, in the order received.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of header `name` (case-insensitive).
+    pub fn header_all(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// The body as (lossy) UTF-8.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body as JSON; panics, showing the answer, when it is not.
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {self}"))
+    }
+
+    /// `error.code` of an error envelope, if any.
+    pub fn error_code(&self) -> Option<String> {
+        serde_json::from_slice::<Value>(&self.body)
+            .ok()?
+            .pointer("/error/code")?
+            .as_str()
+            .map(str::to_owned)
+    }
+
+    /// Asserts the status and the error envelope
+    /// `{"success":false,"message":"…","error":{"code":CODE}}`; returns the body.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, code: &str) -> Value {
+        assert_eq!(self.status, status, "unexpected status: {self}");
+        let body = self.json();
+        assert_eq!(body["success"], json!(false), "{self}");
+        assert!(
+            body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "error envelope without a message: {self}"
+        );
+        assert_eq!(body["error"]["code"], json!(code), "{self}");
+        body
+    }
+}
+
+impl fmt::Display for Reply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HTTP {}", self.status)?;
+        for (n, v) in &self.headers {
+            write!(f, "\n  {n}: {v}")?;
+        }
+        let text = self.text();
+        let cut: String = text.chars().take(2000).collect();
+        write!(f, "\n  body: {cut}")
+    }
+}
+
+/// The body of a [`Call`].
+#[derive(Debug, Clone)]
+enum CallBody {
+    None,
+    /// Sent with a `Content-Length`.
+    Sized(Vec<u8>),
+    /// Sent with `Transfer-Encoding: chunked` (no declared length).
+    Chunked(Vec<u8>),
+}
+
+/// A request being built; [`Call::send`] runs it.
+#[derive(Debug, Clone)]
+#[must_use = "a call does nothing until sent"]
+pub struct Call {
+    agent: ureq::Agent,
+    method: String,
+    url: String,
+    headers: Vec<(String, String)>,
+    body: CallBody,
+}
+
+impl Call {
+    /// Adds a header (`Host`, `Origin`, `Content-Type`, `CF-Connecting-IP`…).
+    /// A `CF-Connecting-IP` replaces the call's default unique address.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        if name.eq_ignore_ascii_case(CLIENT_IP_HEADER) {
+            self.headers
+                .retain(|(n, _)| !n.eq_ignore_ascii_case(CLIENT_IP_HEADER));
+        }
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Sends as client `ip` (the `CF-Connecting-IP` header).
+    pub fn client_ip(self, ip: &str) -> Self {
+        self.header(CLIENT_IP_HEADER, ip)
+    }
+
+    /// Sends without any `CF-Connecting-IP` (the edge's shared `unknown` client).
+    pub fn without_client_ip(mut self) -> Self {
+        self.headers
+            .retain(|(n, _)| !n.eq_ignore_ascii_case(CLIENT_IP_HEADER));
+        self
+    }
+
+    /// Raw body bytes, sent with a `Content-Length`.
+    pub fn body(mut self, bytes: impl Into<Vec<u8>>) -> Self {
+        self.body = CallBody::Sized(bytes.into());
+        self
+    }
+
+    /// Raw body bytes, sent chunked (no `Content-Length`).
+    pub fn chunked_body(mut self, bytes: impl Into<Vec<u8>>) -> Self {
+        self.body = CallBody::Chunked(bytes.into());
+        self
+    }
+
+    /// A JSON body with `Content-Type: application/json`.
+    pub fn json(self, value: &Value) -> Self {
+        self.header("Content-Type", "application/json")
+            .body(value.to_string())
+    }
+
+    /// Sends the request; panics on a transport failure (no HTTP answer).
+    pub fn send(self) -> Reply {
+        let what = format!("{} {}", self.method, self.url);
+        self.try_send()
+            .unwrap_or_else(|e| panic!("{what}: no HTTP answer: {e}"))
+    }
+
+    /// Sends the request; any HTTP status is an `Ok`.
+    pub fn try_send(self) -> Result<Reply, ureq::Error> {
+        let mut builder = ureq::http::Request::builder()
+            .method(self.method.as_str())
+            .uri(self.url.as_str());
+        for (name, value) in &self.headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        let response = match self.body {
+            CallBody::None => self.agent.run(builder.body(())?),
+            CallBody::Sized(bytes) => self.agent.run(builder.body(bytes)?),
+            CallBody::Chunked(bytes) => self
+                .agent
+                .run(builder.body(ureq::SendBody::from_owned_reader(Cursor::new(bytes)))?),
+        };
+        let mut response = response?;
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_ascii_lowercase(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let body = response.body_mut().read_to_vec()?;
+        Ok(Reply {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+/// Why one attempt to start the stack failed.
+#[derive(Debug)]
+struct StartFailure {
+    why: String,
+    /// A worker's runtime failed to start: worth one more attempt.
+    runtime_failed: bool,
+}
+
+/// What the harness keeps of the `scripts/serve` process.
+#[derive(Debug)]
+struct Served {
+    child: Child,
+    /// The watchdog's stdin: closing it without "done" (the test process
+    /// died) makes the watchdog stop the stack.
+    watchdog: Option<(Child, ChildStdin)>,
+    /// The workers' process groups, once they are up.
+    worker_groups: Vec<u32>,
+    stopped: bool,
+}
+
+/// A running Sealpost stack. Stopped (all its processes) on drop.
+#[derive(Debug)]
+pub struct Stack {
+    base: String,
+    port: u16,
+    dir: tempfile::TempDir,
+    admin_password: String,
+    agent: ureq::Agent,
+    served: Mutex<Served>,
+    stdout: Arc<Mutex<Vec<String>>>,
+}
+
+impl Stack {
+    /// Starts the stack with the default test environment (`DEV_MODE=true`,
+    /// `CORS_ORIGINS=https://app.example`, a seeded admin with a random
+    /// password). Panics, with the tail of every worker log, when it does not
+    /// come up within [`START_TIMEOUT`].
+    pub fn start() -> Stack {
+        Stack::start_with(&[])
+    }
+
+    /// Like [`Stack::start`], with extra (or overriding) lines for the env
+    /// file every worker reads.
+    pub fn start_with(extra_env: &[(&str, &str)]) -> Stack {
+        let attempts: u32 = std::env::var("SEALPOST_E2E_START_ATTEMPTS")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(START_ATTEMPTS)
+            .max(1);
+        let mut attempt = 1;
+        loop {
+            let (stack, failure) = match Stack::start_once(extra_env) {
+                Ok(stack) => return stack,
+                Err(failed) => *failed,
+            };
+            stack.stop();
+            let logs = stack.log_tails();
+            if !failure.runtime_failed || attempt >= attempts {
+                panic!("e2e: the stack did not start: {}\n{logs}", failure.why);
+            }
+            eprintln!(
+                "e2e: attempt {attempt} to start the stack failed ({}); retrying with a fresh \
+                 stack. Logs of the failed attempt:\n{logs}",
+                failure.why
+            );
+            attempt += 1;
+        }
+    }
+
+    fn start_once(extra_env: &[(&str, &str)]) -> Result<Stack, Box<(Stack, StartFailure)>> {
+        let dir = tempfile::Builder::new()
+            .prefix("sealpost-e2e-")
+            .tempdir()
+            .expect("creating a temporary directory");
+        let state = dir.path().join("state");
+        let run = dir.path().join("run");
+        for d in [&state, &run] {
+            fs::create_dir_all(d).expect("creating the stack's directories");
+        }
+        let admin_password = format!("E2e-{}", random_hex(16));
+        let mut vars: Vec<(String, String)> = vec![
+            ("DEV_MODE".into(), "true".into()),
+            ("CORS_ORIGINS".into(), ALLOWED_ORIGIN.into()),
+            ("SEED_ADMIN_EMAIL".into(), ADMIN_EMAIL.into()),
+            ("SEED_ADMIN_PASSWORD".into(), admin_password.clone()),
+        ];
+        for (k, v) in extra_env {
+            vars.retain(|(name, _)| name != k);
+            vars.push(((*k).to_owned(), (*v).to_owned()));
+        }
+        let env_file = dir.path().join("e2e.env");
+        let env_text: String = vars.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+        fs::write(&env_file, env_text).expect("writing the env file");
+
+        let port = free_port();
+        let root = repo_root();
+        let serve_log = fs::File::create(run.join("serve.log")).expect("creating serve.log");
+        let mut child = Command::new(root.join("scripts/serve"))
+            .current_dir(&root)
+            .env("GATEWAY_PORT", port.to_string())
+            .env("STATE_DIR", &state)
+            .env("RUN_DIR", &run)
+            .env("ENV_FILE", &env_file)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(serve_log)
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawning {}/scripts/serve: {e}", root.display()));
+        let pgid = child.id();
+        let stdout = child.stdout.take().expect("piped stdout");
+        let watchdog = spawn_watchdog(pgid, dir.path());
+
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(CALL_TIMEOUT))
+            .max_redirects(0)
+            .build()
+            .into();
+        let stack = Stack {
+            base: format!("http://127.0.0.1:{port}"),
+            port,
+            dir,
+            admin_password,
+            agent,
+            served: Mutex::new(Served {
+                child,
+                watchdog,
+                worker_groups: Vec::new(),
+                stopped: false,
+            }),
+            stdout: Arc::new(Mutex::new(Vec::new())),
+        };
+
+        // Drain serve's stdout for the whole run; report the READY line.
+        let (ready_tx, ready_rx) = mpsc::channel::<String>();
+        let lines = Arc::clone(&stack.stdout);
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix(READY_PREFIX) {
+                    let _ = ready_tx.send(url.trim().to_owned());
+                }
+                if let Ok(mut l) = lines.lock() {
+                    l.push(line);
+                }
+            }
+        });
+
+        let start_timeout = std::env::var("SEALPOST_E2E_START_TIMEOUT")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .map_or(START_TIMEOUT, Duration::from_secs);
+        let started = Instant::now();
+        loop {
+            match ready_rx.recv_timeout(Duration::from_millis(250)) {
+                Ok(url) => {
+                    assert_eq!(
+                        url, stack.base,
+                        "scripts/serve is ready on an unexpected address"
+                    );
+                    eprintln!(
+                        "e2e: stack ready at {} in {:.1}s ({})",
+                        stack.base,
+                        started.elapsed().as_secs_f64(),
+                        stack.dir.path().display()
+                    );
+                    stack.record_worker_groups();
+                    return Ok(stack);
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    // stdout closed: serve is exiting. Give it a moment to.
+                    let status = stack.wait_exit(Duration::from_secs(5));
+                    let why = format!("scripts/serve exited ({status:?}) before READY");
+                    return Err(stack.start_failure(why));
+                }
+            }
+            if let Some(status) = stack.try_exit() {
+                let why = format!("scripts/serve exited ({status}) before READY");
+                return Err(stack.start_failure(why));
+            }
+            if let Some(worker) = stack.worker_failed_to_start() {
+                let why = format!("the Workers runtime of {worker} failed to start");
+                return Err(stack.start_failure(why));
+            }
+            if started.elapsed() > start_timeout {
+                let why = format!(
+                    "scripts/serve printed no READY line within {}s",
+                    start_timeout.as_secs()
+                );
+                return Err(stack.start_failure(why));
+            }
+        }
+    }
+
+    fn start_failure(self, why: String) -> Box<(Stack, StartFailure)> {
+        let runtime_failed = self.worker_failed_to_start().is_some();
+        Box::new((
+            self,
+            StartFailure {
+                why,
+                runtime_failed,
+            },
+        ))
+    }
+
+    /// The first worker whose log says its runtime failed to start (workerd
+    /// sometimes does when the workers open the shared state at once).
+    fn worker_failed_to_start(&self) -> Option<String> {
+        let mut logs: Vec<PathBuf> = fs::read_dir(self.run_dir())
+            .ok()?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "log"))
+            .collect();
+        logs.sort();
+        logs.into_iter().find_map(|log| {
+            let text = fs::read_to_string(&log).ok()?;
+            text.contains(RUNTIME_FAILED_MARKER).then(|| {
+                log.file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            })
+        })
+    }
+
+    fn try_exit(&self) -> Option<ExitStatus> {
+        let mut served = self.served.lock().unwrap_or_else(|p| p.into_inner());
+        served.child.try_wait().ok().flatten()
+    }
+
+    fn wait_exit(&self, timeout: Duration) -> Option<ExitStatus> {
+        let until = Instant::now() + timeout;
+        loop {
+            if let Some(s) = self.try_exit() {
+                return Some(s);
+            }
+            if Instant::now() > until {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The tail of every `$RUN_DIR/*.log` and of serve's stdout.
+    pub fn log_tails(&self) -> String {
+        let mut out = String::new();
+        let mut logs: Vec<PathBuf> = fs::read_dir(self.run_dir())
+            .map(|rd| {
+                rd.filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.extension().is_some_and(|x| x == "log"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        logs.sort();
+        for log in logs {
+            let text = fs::read_to_string(&log).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            let from = lines.len().saturating_sub(LOG_TAIL_LINES);
+            out.push_str(&format!(
+                "----- {} (last {} lines) -----\n",
+                log.display(),
+                lines.len() - from
+            ));
+            for line in &lines[from..] {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        let stdout = self.stdout.lock().map(|l| l.join("\n")).unwrap_or_default();
+        out.push_str(&format!("----- scripts/serve stdout -----\n{stdout}\n"));
+        out
+    }
+
+    /// The gateway's base URL, `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    /// The gateway's port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The URL of `path` (with any query) on the gateway.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// `$RUN_DIR`: logs and `ports.env`.
+    pub fn run_dir(&self) -> PathBuf {
+        self.dir.path().join("run")
+    }
+
+    /// `$STATE_DIR`: the local D1/KV state.
+    pub fn state_dir(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    /// The seeded admin's password (its e-mail is [`ADMIN_EMAIL`]).
+    pub fn admin_password(&self) -> &str {
+        &self.admin_password
+    }
+
+    /// The ports of every worker, from `$RUN_DIR/ports.env` (`GATEWAY_PORT`…).
+    pub fn worker_ports(&self) -> HashMap<String, u16> {
+        fs::read_to_string(self.run_dir().join("ports.env"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| {
+                let (k, v) = l.split_once('=')?;
+                Some((k.trim().to_owned(), v.trim().parse().ok()?))
+            })
+            .collect()
+    }
+
+    /// The shared HTTP agent (statuses are never errors).
+    pub fn agent(&self) -> &ureq::Agent {
+        &self.agent
+    }
+
+    /// A request to the gateway, from a fresh [`unique_ip`].
+    pub fn request(&self, method: &str, path: &str) -> Call {
+        Call {
+            agent: self.agent.clone(),
+            method: method.to_owned(),
+            url: self.url(path),
+            headers: vec![(CLIENT_IP_HEADER.to_owned(), unique_ip())],
+            body: CallBody::None,
+        }
+    }
+
+    /// `GET path`, from a fresh [`unique_ip`].
+    pub fn get(&self, path: &str) -> Reply {
+        self.request("GET", path).send()
+    }
+
+    /// Fires worker `name`'s scheduled handler (`scripts/cron NAME`); true
+    /// when it ran.
+    pub fn cron(&self, name: &str) -> bool {
+        let out = Command::new(repo_root().join("scripts/cron"))
+            .arg(name)
+            .current_dir(repo_root())
+            .env("RUN_DIR", self.run_dir())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("running scripts/cron {name}: {e}"));
+        let text = |b: &[u8]| String::from_utf8_lossy(b).trim().to_owned();
+        eprintln!(
+            "e2e: scripts/cron {name}: {} | {} | {}",
+            out.status,
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        out.status.success()
+    }
+
+    /// Opens a WebSocket to `path` on the gateway over a plain TcpStream,
+    /// from a fresh [`unique_ip`] unless `headers` has a `CF-Connecting-IP`.
+    /// A refused upgrade is `Err(tungstenite::Error::Http(response))`.
+    #[allow(
+        clippy::result_large_err,
+        reason = "tungstenite's own handshake error, unboxed, so callers can match on it"
+    )]
+    pub fn ws_connect(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<WebSocket, tungstenite::Error> {
+        use tungstenite::client::IntoClientRequest;
+        use tungstenite::handshake::HandshakeError;
+        use tungstenite::http::{HeaderName, HeaderValue};
+
+        let mut request = format!("ws://127.0.0.1:{}{path}", self.port).into_client_request()?;
+        let mut all: Vec<(&str, String)> =
+            headers.iter().map(|(n, v)| (*n, (*v).to_owned())).collect();
+        if !headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(CLIENT_IP_HEADER))
+        {
+            all.push((CLIENT_IP_HEADER, unique_ip()));
+        }
+        for (name, value) in all {
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|e| tungstenite::Error::HttpFormat(e.into()))?;
+            let value = HeaderValue::from_str(&value)
+                .map_err(|e| tungstenite::Error::HttpFormat(e.into()))?;
+            request.headers_mut().insert(name, value);
+        }
+        let stream = TcpStream::connect(("127.0.0.1", self.port))?;
+        stream.set_read_timeout(Some(CALL_TIMEOUT))?;
+        stream.set_write_timeout(Some(CALL_TIMEOUT))?;
+        match tungstenite::client(request, stream) {
+            Ok((socket, _response)) => Ok(socket),
+            Err(HandshakeError::Failure(e)) => Err(e),
+            Err(HandshakeError::Interrupted(_)) => Err(tungstenite::Error::Io(
+                std::io::Error::other("handshake interrupted on a blocking socket"),
+            )),
+        }
+    }
+
+    /// Stops the stack: SIGTERM to `scripts/serve`'s process group (it stops
+    /// every worker), SIGKILL after [`STOP_TIMEOUT`], then waits until every
+    /// process of the workers' groups is gone, killing stragglers. Idempotent.
+    pub fn stop(&self) {
+        let mut served = self.served.lock().unwrap_or_else(|p| p.into_inner());
+        if served.stopped {
+            return;
+        }
+        served.stopped = true;
+        let pgid = served.child.id();
+        if served.child.try_wait().ok().flatten().is_none() {
+            signal_group("TERM", pgid);
+            let until = Instant::now() + STOP_TIMEOUT;
+            loop {
+                match served.child.try_wait() {
+                    Ok(Some(_)) | Err(_) => break,
+                    Ok(None) if Instant::now() > until => {
+                        eprintln!(
+                            "e2e: scripts/serve ignored SIGTERM for {STOP_TIMEOUT:?}; killing it"
+                        );
+                        signal_group("KILL", pgid);
+                        let _ = served.child.wait();
+                        break;
+                    }
+                    Ok(None) => thread::sleep(Duration::from_millis(100)),
+                }
+            }
+        } else {
+            // serve is gone; its group may still hold stragglers.
+            signal_group("TERM", pgid);
+        }
+        if let Some((mut watchdog, mut stdin)) = served.watchdog.take() {
+            let _ = stdin.write_all(b"done\n");
+            drop(stdin);
+            let _ = watchdog.wait();
+        }
+        let mut groups = served.worker_groups.clone();
+        groups.push(pgid);
+        drop(served);
+        self.reap(&groups);
+    }
+
+    /// Remembers the process groups of the running workers (each `wrangler
+    /// dev` leads its own, holding its workerd), to wait for them on stop.
+    fn record_worker_groups(&self) {
+        let own = own_pgid();
+        let mut groups: Vec<u32> = self
+            .processes(&[])
+            .into_iter()
+            .map(|p| p.pgid)
+            .filter(|&g| g > 1 && Some(g) != own)
+            .collect();
+        groups.sort_unstable();
+        groups.dedup();
+        let mut served = self.served.lock().unwrap_or_else(|p| p.into_inner());
+        served.worker_groups = groups;
+    }
+
+    /// Live processes of this stack: in one of `groups`, or naming this
+    /// stack's directory on their command line (`--persist-to …`).
+    fn processes(&self, groups: &[u32]) -> Vec<Proc> {
+        let needle = self.dir.path().to_string_lossy().into_owned();
+        let own = own_pgid();
+        let Ok(entries) = fs::read_dir("/proc") else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .filter_map(|entry| {
+                let pid = entry.file_name().to_str()?.parse::<u32>().ok()?;
+                let proc = Proc::read(pid)?;
+                if Some(proc.pgid) == own || proc.pgid <= 1 {
+                    return None;
+                }
+                let named = fs::read(entry.path().join("cmdline"))
+                    .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&needle));
+                (named || groups.contains(&proc.pgid)).then_some(proc)
+            })
+            .collect()
+    }
+
+    /// Waits for the stack's processes to be gone (zombies included, which
+    /// their parent or init reaps); kills those still running after 15 s.
+    fn reap(&self, groups: &[u32]) {
+        let wait_gone = |timeout: Duration| -> Vec<Proc> {
+            let until = Instant::now() + timeout;
+            loop {
+                let left = self.processes(groups);
+                if left.is_empty() || Instant::now() > until {
+                    return left;
+                }
+                thread::sleep(Duration::from_millis(100));
+            }
+        };
+        let left = wait_gone(Duration::from_secs(15));
+        let running: Vec<&Proc> = left.iter().filter(|p| !p.zombie).collect();
+        if running.is_empty() {
+            return;
+        }
+        eprintln!("e2e: killing leftover worker processes {running:?}");
+        let mut pgids: Vec<u32> = running.iter().map(|p| p.pgid).collect();
+        pgids.sort_unstable();
+        pgids.dedup();
+        for g in pgids {
+            signal_group("KILL", g);
+        }
+        for p in running {
+            let _ = Command::new("kill")
+                .args(["-KILL", &p.pid.to_string()])
+                .stderr(Stdio::null())
+                .status();
+        }
+        let left = wait_gone(Duration::from_secs(5));
+        if !left.is_empty() {
+            eprintln!("e2e: worker processes still present after SIGKILL: {left:?}");
+        }
+    }
+}
+
+/// One process, from `/proc/<pid>/stat`.
+#[derive(Debug, Clone, Copy)]
+struct Proc {
+    pid: u32,
+    pgid: u32,
+    zombie: bool,
+}
+
+impl Proc {
+    fn read(pid: u32) -> Option<Proc> {
+        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // pid (comm) state ppid pgrp …; comm may hold spaces and parentheses.
+        let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace();
+        let state = fields.next()?;
+        let pgid = fields.nth(1)?.parse().ok()?;
+        Some(Proc {
+            pid,
+            pgid,
+            zombie: state == "Z",
+        })
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The process group of this process.
+fn own_pgid() -> Option<u32> {
+    Proc::read(std::process::id()).map(|p| p.pgid)
+}
+
+/// `kill -SIG -- -PGID`.
+fn signal_group(signal: &str, pgid: u32) {
+    let _ = Command::new("kill")
+        .args([&format!("-{signal}"), "--", &format!("-{pgid}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// A shell that stops serve's process group when this process dies without
+/// stopping the stack (its stdin closes without a "done" line; SIGKILL and
+/// Ctrl-C included), then removes the stack's directory. serve stops every
+/// worker itself on SIGTERM.
+fn spawn_watchdog(pgid: u32, dir: &Path) -> Option<(Child, ChildStdin)> {
+    let script = format!(
+        "read -r line; [ \"$line\" = done ] && exit 0; \
+         kill -TERM -- -{pgid} 2>/dev/null; \
+         for _ in $(seq 1 200); do kill -0 -- -{pgid} 2>/dev/null || break; sleep 0.1; done; \
+         kill -KILL -- -{pgid} 2>/dev/null; rm -rf -- \"$SEALPOST_E2E_DIR\"; exit 0"
+    );
+    let mut child = Command::new("bash")
+        .args(["-c", &script])
+        // Not on the command line: that names only the workers (see `processes`).
+        .env("SEALPOST_E2E_DIR", dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        // Its own group: a Ctrl-C aimed at the test run must not kill it
+        // before it has done its job.
+        .process_group(0)
+        .spawn()
+        .ok()?;
+    let stdin = child.stdin.take()?;
+    Some((child, stdin))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unique_ips_never_repeat_and_stay_in_documentation_ranges() {
+        let ips: Vec<String> = (0..1000).map(|_| unique_ip()).collect();
+        let mut sorted = ips.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), ips.len());
+        for ip in &ips {
+            assert!(
+                ip.starts_with("192.0.2.")
+                    || ip.starts_with("198.51.100.")
+                    || ip.starts_with("203.0.113.")
+                    || ip.starts_with("2001:db8:"),
+                "{ip}"
+            );
+            assert!(!ip.ends_with(".0") && !ip.ends_with(".255"), "{ip}");
+        }
+    }
+
+    #[test]
+    fn rfc3339_timestamps_parse_to_unix_seconds() {
+        assert_eq!(parse_rfc3339_utc("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(
+            parse_rfc3339_utc("2024-02-29T12:34:56Z"),
+            Some(1_709_210_096)
+        );
+        assert_eq!(
+            parse_rfc3339_utc("2024-02-29T12:34:56.789Z"),
+            Some(1_709_210_096)
+        );
+        assert_eq!(parse_rfc3339_utc("2024-02-29 12:34:56Z"), None);
+        assert_eq!(parse_rfc3339_utc("2024-02-29T12:34:56"), None);
+        assert_eq!(parse_rfc3339_utc("2024-13-01T00:00:00Z"), None);
+    }
+}

@@ -285,6 +285,7 @@ fn finish(reply: Reply, request_id: &str, cors_origin: Option<&str>) -> Result<R
         Reply::Relayed(resp) => {
             let status = resp.status_code();
             let mut pairs = http::header_pairs(resp.headers());
+            headers::strip_cors(&mut pairs);
             headers::finish(&mut pairs, request_id, cors_origin);
             let out = Headers::new();
             for (name, value) in &pairs {
