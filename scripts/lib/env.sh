@@ -52,7 +52,9 @@ ensure_tools() {
   fi
   if [ ! -x "$TOOLS_DIR/node_modules/.bin/wrangler" ] || [ "$TOOLS_DIR/package-lock.json" -nt "$TOOLS_DIR/node_modules/.package-lock.json" ]; then
     log "installing wrangler, esbuild, binaryen and Node 22 (scripts/tools/package-lock.json)"
-    (cd "$TOOLS_DIR" && npm ci --no-audit --no-fund --loglevel=error)
+    # `npm install --no-save` installs exactly the lockfile and leaves it untouched; `npm ci`
+    # refuses lockfiles written where optional packages of other platforms were omitted.
+    (cd "$TOOLS_DIR" && npm install --no-save --no-audit --no-fund --loglevel=error)
   fi
 }
 
