@@ -69,3 +69,8 @@ cargo_install() {
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
+
+# 32 random bytes as base64url without padding (a key-sized secret).
+secret_b64url() {
+  python3 -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode())'
+}

@@ -87,13 +87,21 @@ pub fn unique_ip() -> String {
     }
 }
 
-/// Random hex from the kernel (a test secret, not key material).
-pub fn random_hex(bytes: usize) -> String {
+/// Random bytes from the kernel (test secrets).
+pub fn random_bytes(bytes: usize) -> Vec<u8> {
     let mut buf = vec![0_u8; bytes];
     fs::File::open("/dev/urandom")
         .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut buf))
         .expect("reading /dev/urandom");
-    buf.iter().map(|b| format!("{b:02x}")).collect()
+    buf
+}
+
+/// Random hex from the kernel (a test secret, not key material).
+pub fn random_hex(bytes: usize) -> String {
+    random_bytes(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// A free TCP port on 127.0.0.1 (free when asked; the OS may reuse it later).
@@ -418,6 +426,10 @@ impl Stack {
             ("CORS_ORIGINS".into(), ALLOWED_ORIGIN.into()),
             ("SEED_ADMIN_EMAIL".into(), ADMIN_EMAIL.into()),
             ("SEED_ADMIN_PASSWORD".into(), admin_password.clone()),
+            (
+                "SEAL_KEY_WRAP".into(),
+                sealpost_seal::b64(&random_bytes(32)),
+            ),
         ];
         for (k, v) in extra_env {
             vars.retain(|(name, _)| name != k);
@@ -959,5 +971,65 @@ mod tests {
         assert_eq!(parse_rfc3339_utc("2024-02-29 12:34:56Z"), None);
         assert_eq!(parse_rfc3339_utc("2024-02-29T12:34:56"), None);
         assert_eq!(parse_rfc3339_utc("2024-13-01T00:00:00Z"), None);
+    }
+}
+
+/// The sealed-request client of the e2e suite: the crate's own client
+/// (`sealpost_seal`), exactly as an app would use it.
+pub mod sealed {
+    use rand_core::OsRng;
+    use sealpost_seal::{KeyConfig, ResponseOpener, seal_request};
+
+    use super::{Reply, Stack, Value, unix_now};
+
+    /// The first key of `GET /auth/keys`.
+    pub fn first_key(stack: &Stack) -> KeyConfig {
+        let reply = stack.get("/auth/keys");
+        assert_eq!(reply.status, 200, "{reply}");
+        let keys = reply.json()["data"]["keys"].clone();
+        serde_json::from_value::<Vec<KeyConfig>>(keys)
+            .expect("key configurations")
+            .into_iter()
+            .next()
+            .expect("at least one key")
+    }
+
+    /// The envelope (as JSON) sealing `inner` for `POST path` at time `ts`.
+    pub fn envelope(
+        key: &KeyConfig,
+        path: &str,
+        inner: &Value,
+        ts: i64,
+    ) -> (Value, ResponseOpener) {
+        let req = seal_request(
+            key,
+            "POST",
+            path,
+            inner.to_string().as_bytes(),
+            ts,
+            &mut OsRng,
+        )
+        .expect("sealing a request");
+        (
+            serde_json::to_value(&req.envelope).expect("envelope JSON"),
+            req.opener,
+        )
+    }
+
+    /// Seals `inner` with the current key, posts it to `path`, and returns
+    /// the reply with what opens it.
+    pub fn post(stack: &Stack, path: &str, inner: &Value) -> (Reply, ResponseOpener) {
+        let key = first_key(stack);
+        let now = i64::try_from(unix_now()).expect("time fits");
+        let (env, opener) = envelope(&key, path, inner, now);
+        (stack.request("POST", path).json(&env).send(), opener)
+    }
+
+    /// Opens a sealed reply into its inner envelope.
+    pub fn open(opener: &ResponseOpener, reply: &Reply) -> Value {
+        let inner = opener
+            .open(reply.status, &reply.body)
+            .unwrap_or_else(|e| panic!("the sealed answer does not open ({e:?}): {reply}"));
+        serde_json::from_slice(&inner).expect("inner JSON")
     }
 }

@@ -11,6 +11,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use libtest_mimic::{Arguments, Trial};
 use sealpost_e2e::{ALLOWED_ORIGIN, Reply, Stack, Value, json, repo_root, unique_ip, unix_now};
 
+#[path = "scenarios/seal.rs"]
+mod seal;
+
 type Scenario = fn(&Stack);
 
 /// Every scenario, by name.
@@ -94,9 +97,10 @@ fn main() -> ExitCode {
     // Scenarios mostly wait on the network: run a few at once by default.
     args.test_threads.get_or_insert(4);
 
-    let stack = (!args.list && SCENARIOS.iter().any(|(name, _)| selected(&args, name)))
+    let all: Vec<(&str, Scenario)> = SCENARIOS.iter().chain(seal::SCENARIOS).copied().collect();
+    let stack = (!args.list && all.iter().any(|(name, _)| selected(&args, name)))
         .then(|| Arc::new(Stack::start()));
-    let trials = SCENARIOS
+    let trials = all
         .iter()
         .map(|&(name, scenario)| {
             let stack = stack.clone();

@@ -1,0 +1,108 @@
+//! edge-seal v1: the sealed request/response envelope of Sealpost (`SEAL.md`).
+//!
+//! A client seals a JSON request body to the server's published key with HPKE
+//! base mode (RFC 9180: DHKEM(P-256, HKDF-SHA256), HKDF-SHA256, AES-256-GCM);
+//! the server opens it and seals its response with a key exported from the same
+//! HPKE context (modelled on RFC 9458, Oblivious HTTP). Both sides live here:
+//!
+//! - server: [`parse_envelope`] (row 1 of the contract's check table),
+//!   [`looks_sealed`], [`validate_enc`] (row 4), [`open_request`] (row 6),
+//!   [`ResponseSealer::seal`] and [`outer_body`];
+//! - client: [`seal_request`] / [`seal_request_with`] and [`ResponseOpener`].
+//!
+//! The HPKE layer itself is in [`hpke`]; it is written on RustCrypto's `p256`,
+//! `hkdf`, `sha2` and `aes-gcm` and checked against RFC 9180's test vectors.
+//! The crate has no platform dependency and builds natively and for
+//! `wasm32-unknown-unknown` (the browser build is `sealpost-seal-js`).
+#![forbid(unsafe_code)]
+
+pub mod hpke;
+mod keys;
+mod request;
+mod response;
+mod wire;
+
+pub use keys::{PublicKey, SecretKey};
+pub use request::{
+    ClientRequest, open_request, request_aad, request_info, seal_request, seal_request_with,
+    validate_enc,
+};
+pub use response::{ResponseOpener, ResponseSealer, SealedResponse, outer_body};
+pub use wire::{Envelope, KeyConfig, ParsedEnvelope, b64, looks_sealed, parse_envelope, unb64};
+
+/// HPKE KEM id: DHKEM(P-256, HKDF-SHA256).
+pub const KEM_ID: u16 = 0x0010;
+/// HPKE KDF id: HKDF-SHA256.
+pub const KDF_ID: u16 = 0x0001;
+/// HPKE AEAD id: AES-256-GCM.
+pub const AEAD_ID: u16 = 0x0002;
+/// The envelope version (`v`) this crate speaks.
+pub const VERSION: u8 = 1;
+/// The largest request body a sealable route accepts (64 KiB).
+pub const MAX_ENVELOPE_BYTES: usize = 64 * 1024;
+/// How far `ts` may be from the server's clock, in seconds (either way).
+pub const MAX_SKEW_SECS: i64 = 60;
+
+/// The ASCII label that starts a request's HPKE `info` (SEAL.md, step 2).
+pub const REQUEST_INFO_LABEL: &[u8] = b"edge-seal v1 request";
+/// The exporter context of the response secret (SEAL.md, response step 2).
+pub const RESPONSE_EXPORT_LABEL: &[u8] = b"edge-seal v1 response";
+/// Length of the response nonce in bytes.
+pub const RESPONSE_NONCE_BYTES: usize = 32;
+/// Length of the request nonce in bytes.
+pub const REQUEST_NONCE_BYTES: usize = 16;
+/// Length of an uncompressed SEC1 P-256 point (`enc`, public keys).
+pub const POINT_BYTES: usize = 65;
+/// Length of the AES-GCM tag that ends every ciphertext.
+pub const TAG_BYTES: usize = 16;
+
+/// Why sealing or opening failed. The messages say no more than the contract's
+/// error codes do (see [`SealError::code`]): in particular an open failure never
+/// says which check failed.
+#[derive(Debug, thiserror::Error, Clone, Copy, PartialEq, Eq)]
+pub enum SealError {
+    /// Not an envelope of the contract's shape and sizes.
+    #[error("malformed sealed envelope")]
+    Malformed,
+    /// `v` is not [`VERSION`] (or a key configuration names another suite).
+    #[error("unsupported envelope version")]
+    UnsupportedVersion,
+    /// `kid` names no live key.
+    #[error("unknown key")]
+    UnknownKey,
+    /// `enc` (or a public key) is not a valid uncompressed P-256 point.
+    #[error("invalid sealed envelope")]
+    InvalidPoint,
+    /// `ts` is too far from the server's clock (decided by the caller).
+    #[error("stale sealed envelope")]
+    Stale,
+    /// The AEAD open failed: wrong key, tampered field, wrong method/path/status.
+    #[error("invalid sealed envelope")]
+    Invalid,
+    /// An internal cryptographic failure that valid inputs cannot cause.
+    #[error("cryptographic failure")]
+    Crypto,
+}
+
+impl SealError {
+    /// The contract's error code for this failure (`SEAL.md`); `Crypto` is an
+    /// internal error.
+    pub const fn code(self) -> &'static str {
+        match self {
+            SealError::Malformed => "SEAL_MALFORMED",
+            SealError::UnsupportedVersion => "SEAL_UNSUPPORTED_VERSION",
+            SealError::UnknownKey => "SEAL_UNKNOWN_KEY",
+            SealError::InvalidPoint | SealError::Invalid => "SEAL_INVALID",
+            SealError::Stale => "SEAL_STALE",
+            SealError::Crypto => "INTERNAL",
+        }
+    }
+
+    /// The HTTP status the contract gives this failure.
+    pub const fn status(self) -> u16 {
+        match self {
+            SealError::Crypto => 500,
+            _ => 400,
+        }
+    }
+}
