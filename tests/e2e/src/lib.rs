@@ -120,44 +120,13 @@ pub fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
-/// Parses `YYYY-MM-DDTHH:MM:SS[.fraction]Z` to Unix seconds.
+/// Parses an RFC 3339 UTC time (`YYYY-MM-DDTHH:MM:SS[.fraction]Z`, the
+/// contract's time format) to Unix seconds.
 pub fn parse_rfc3339_utc(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    let num = |from: usize, len: usize| -> Option<i64> {
-        let digits = b.get(from..from + len)?;
-        digits.iter().try_fold(0_i64, |acc, &c| {
-            c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
-        })
-    };
-    let seps = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')];
-    if !seps.iter().all(|&(i, c)| b.get(i) == Some(&c)) {
-        return None;
-    }
-    let (y, mo, d) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
-    let (h, mi, sec) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
-    let mut rest = &s[19..];
-    if let Some(frac) = rest.strip_prefix('.') {
-        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return None;
-        }
-        rest = &frac[digits..];
-    }
-    if rest != "Z" || !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 {
-        return None;
-    }
-    if sec > 59 {
-        return None;
-    }
-    // Days from civil (Howard Hinnant's algorithm).
-    let y = if mo <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (mo + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + h * 3600 + mi * 60 + sec)
+    s.ends_with('Z')
+        .then(|| sealpost_ports::parse_rfc3339(s))
+        .flatten()
+        .map(|ms| ms.div_euclid(1000))
 }
 
 /// An HTTP answer.
