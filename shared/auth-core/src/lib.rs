@@ -9,3 +9,6 @@ pub mod seal_layer;
 
 pub use keys::{KeyCache, KeyPolicy, KeyRing, WrapKey};
 pub use seal_layer::{Outcome, SealContext};
+pub mod password;
+pub mod tokens;
+pub mod totp;
