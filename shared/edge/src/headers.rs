@@ -5,8 +5,9 @@
 pub const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
 /// HSTS: two years, subdomains included.
 pub const HSTS: &str = "max-age=63072000; includeSubDomains";
-/// Response headers a browser on an allowed origin may read.
-pub const EXPOSED: &str = "X-Request-Id, Retry-After";
+/// Response headers a browser on an allowed origin may read (`Date` lets a
+/// sealed client resync its clock after `SEAL_STALE`).
+pub const EXPOSED: &str = "X-Request-Id, Retry-After, Date";
 
 fn set(headers: &mut Vec<(String, String)>, name: &str, value: &str) {
     headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));

@@ -16,7 +16,9 @@
 //! contract's code (`SEAL_MALFORMED`, `SEAL_INVALID`, …) or `TYPE_ERROR` for
 //! arguments of the wrong form.
 
-use sealpost_seal::{KeyConfig, PublicKey, ResponseOpener, SealError, SecretKey, unb64};
+use sealpost_seal::{
+    KeyConfig, PublicKey, ResponseOpener, SealError, SealedResponse, SecretKey, unb64,
+};
 use wasm_bindgen::prelude::*;
 
 /// A thrown `Error` named `SealError`, with `code`.
@@ -46,11 +48,12 @@ fn key_config(value: &JsValue) -> Result<KeyConfig, JsValue> {
             .and_then(|s| s.as_string())
             .ok_or_else(|| type_error("keyConfig must be an object or JSON text"))?,
     };
-    serde_json::from_str(&text).map_err(|_| type_error("keyConfig is not an entry of GET /auth/keys"))
+    serde_json::from_str(&text)
+        .map_err(|_| type_error("keyConfig is not an entry of GET /auth/keys"))
 }
 
 fn check_json(json: &str) -> Result<(), JsValue> {
-    serde_json::from_str::<serde_json::Value>(json)
+    serde_json::from_str::<serde::de::IgnoredAny>(json)
         .map(|_| ())
         .map_err(|_| type_error("the request body must be JSON text"))
 }
@@ -91,8 +94,15 @@ pub fn seal(
     let config = key_config(&key_config_value)?;
     check_json(json)?;
     let ts = unix_seconds(ts)?;
-    let req = sealpost_seal::seal_request(&config, method, path, json.as_bytes(), ts, &mut rand_core::OsRng)
-        .map_err(seal_error)?;
+    let req = sealpost_seal::seal_request(
+        &config,
+        method,
+        path,
+        json.as_bytes(),
+        ts,
+        &mut rand_core::OsRng,
+    )
+    .map_err(seal_error)?;
     sealed_request(req)
 }
 
@@ -112,14 +122,24 @@ pub fn seal_with(
     let config = key_config(&key_config_value)?;
     check_json(json)?;
     let ts = unix_seconds(Some(ts))?;
-    let pk = PublicKey::from_sec1(&unb64(&config.public_key).map_err(seal_error)?).map_err(seal_error)?;
+    let pk = PublicKey::from_sec1(&unb64(&config.public_key).map_err(seal_error)?)
+        .map_err(seal_error)?;
     let nonce: [u8; 16] = unb64(nonce_b64)
         .ok()
         .and_then(|n| n.try_into().ok())
         .ok_or_else(|| type_error("nonce must be 16 bytes, base64url"))?;
     let eph = SecretKey::from_bytes(&unb64(eph_b64).map_err(seal_error)?).map_err(seal_error)?;
-    let req = sealpost_seal::seal_request_with(&pk, config.kid, method, path, json.as_bytes(), ts, nonce, &eph)
-        .map_err(seal_error)?;
+    let req = sealpost_seal::seal_request_with(
+        &pk,
+        config.kid,
+        method,
+        path,
+        json.as_bytes(),
+        ts,
+        nonce,
+        &eph,
+    )
+    .map_err(seal_error)?;
     sealed_request(req)
 }
 
@@ -129,11 +149,14 @@ pub fn seal_with(
 /// `PAYLOAD_TOO_LARGE`, `RATE_LIMITED`, …).
 #[wasm_bindgen(js_name = isSealed)]
 pub fn is_sealed(response_text: &str) -> bool {
-    let Ok(v) = serde_json::from_str::<serde_json::Value>(response_text) else {
-        return false;
-    };
-    let data = &v["data"];
-    v["success"].is_boolean() && data["v"].is_u64() && data["nonce"].is_string() && data["ct"].is_string()
+    #[derive(serde::Deserialize)]
+    struct Outer {
+        #[allow(dead_code)]
+        success: bool,
+        #[allow(dead_code)]
+        data: SealedResponse,
+    }
+    serde_json::from_str::<Outer>(response_text).is_ok()
 }
 
 /// Opens the sealed response to one request. Call `free()` when done (or let
@@ -156,8 +179,15 @@ impl Opener {
     /// `SealError` with `code` `SEAL_MALFORMED` when the body is not a sealed
     /// response (see `isSealed`), `SEAL_INVALID` when it does not authenticate
     /// (tampered, wrong status, another request's answer).
-    pub fn open(&self, status: u16, #[wasm_bindgen(js_name = responseText)] response_text: &str) -> Result<String, JsValue> {
-        let inner = self.inner.open(status, response_text.as_bytes()).map_err(seal_error)?;
+    pub fn open(
+        &self,
+        status: u16,
+        #[wasm_bindgen(js_name = responseText)] response_text: &str,
+    ) -> Result<String, JsValue> {
+        let inner = self
+            .inner
+            .open(status, response_text.as_bytes())
+            .map_err(seal_error)?;
         String::from_utf8(inner).map_err(|_| seal_error(SealError::Malformed))
     }
 }

@@ -8,6 +8,10 @@
 //! sequence number 0, and any number of `Export`s. A [`Context`] refuses a
 //! second `Seal`/`Open`, so a nonce can never be reused.
 //!
+//! Every secret this module holds (derived keys, nonces, exporter secrets,
+//! DH outputs, PRKs) is wiped on drop; the transient HMAC states inside `hkdf`
+//! are not (that crate offers no zeroize).
+//!
 //! Most callers want the envelope functions of the crate root instead.
 
 use std::marker::PhantomData;
@@ -15,7 +19,6 @@ use std::marker::PhantomData;
 use aes_gcm::aead::{Aead as _, Payload};
 use aes_gcm::{KeyInit, Nonce};
 use hkdf::{Hkdf, HkdfExtract};
-use p256::elliptic_curve::sec1::ToEncodedPoint;
 use sha2::Sha256;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
@@ -196,7 +199,7 @@ pub fn encap(
     pk_r: &PublicKey,
     sk_e: &SecretKey,
 ) -> Result<(Zeroizing<[u8; NH]>, [u8; POINT_BYTES]), SealError> {
-    let enc = sk_e.public_key().to_sec1();
+    let enc = sk_e.public_ref().to_sec1();
     let dh = dh(sk_e, pk_r);
     let mut kem_context = [0u8; 2 * POINT_BYTES];
     kem_context[..POINT_BYTES].copy_from_slice(&enc);
@@ -209,10 +212,9 @@ pub fn encap(
 pub fn decap(enc: &[u8], sk_r: &SecretKey) -> Result<Zeroizing<[u8; NH]>, SealError> {
     let pk_e = PublicKey::from_sec1(enc)?;
     let dh = dh(sk_r, &pk_e);
-    let pk_rm = sk_r.inner().public_key().to_encoded_point(false);
     let mut kem_context = [0u8; 2 * POINT_BYTES];
     kem_context[..POINT_BYTES].copy_from_slice(enc);
-    kem_context[POINT_BYTES..].copy_from_slice(pk_rm.as_bytes());
+    kem_context[POINT_BYTES..].copy_from_slice(&sk_r.public_ref().to_sec1());
     extract_and_expand(&dh, &kem_context)
 }
 

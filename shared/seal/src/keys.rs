@@ -8,10 +8,13 @@ use zeroize::Zeroizing;
 
 use crate::{POINT_BYTES, SealError};
 
-/// A P-256 secret key (a KEM private key). Wiped on drop; `Debug` shows nothing
-/// of it.
+/// A P-256 secret key (a KEM private key), with its public key computed once.
+/// Wiped on drop; `Debug` shows nothing of it.
 #[derive(Clone)]
-pub struct SecretKey(p256::SecretKey);
+pub struct SecretKey {
+    sk: p256::SecretKey,
+    pk: PublicKey,
+}
 
 impl std::fmt::Debug for SecretKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -22,7 +25,12 @@ impl std::fmt::Debug for SecretKey {
 impl SecretKey {
     /// A fresh random key.
     pub fn generate(rng: &mut impl rand_core::CryptoRngCore) -> SecretKey {
-        SecretKey(p256::SecretKey::random(rng))
+        SecretKey::new(p256::SecretKey::random(rng))
+    }
+
+    fn new(sk: p256::SecretKey) -> SecretKey {
+        let pk = PublicKey(sk.public_key());
+        SecretKey { sk, pk }
     }
 
     /// From the 32-byte big-endian scalar (`SerializePrivateKey`). Wrong length,
@@ -32,14 +40,14 @@ impl SecretKey {
             return Err(SealError::Malformed);
         }
         p256::SecretKey::from_slice(b)
-            .map(SecretKey)
+            .map(SecretKey::new)
             .map_err(|_| SealError::Malformed)
     }
 
     /// The 32-byte big-endian scalar.
     pub fn to_bytes(&self) -> Zeroizing<[u8; 32]> {
         let mut out = Zeroizing::new([0u8; 32]);
-        let mut fb = self.0.to_bytes();
+        let mut fb = self.sk.to_bytes();
         out.copy_from_slice(&fb);
         zeroize::Zeroize::zeroize(fb.as_mut_slice());
         out
@@ -47,11 +55,15 @@ impl SecretKey {
 
     /// The matching public key.
     pub fn public_key(&self) -> PublicKey {
-        PublicKey(self.0.public_key())
+        self.pk.clone()
     }
 
     pub(crate) fn inner(&self) -> &p256::SecretKey {
-        &self.0
+        &self.sk
+    }
+
+    pub(crate) fn public_ref(&self) -> &PublicKey {
+        &self.pk
     }
 }
 

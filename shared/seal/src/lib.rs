@@ -14,6 +14,38 @@
 //! `hkdf`, `sha2` and `aes-gcm` and checked against RFC 9180's test vectors.
 //! The crate has no platform dependency and builds natively and for
 //! `wasm32-unknown-unknown` (the browser build is `sealpost-seal-js`).
+//! `docs/protocol.md` explains the protocol with a worked example.
+//!
+//! ```
+//! use rand_core::{OsRng, RngCore};
+//! use sealpost_seal::*;
+//!
+//! let sk = SecretKey::generate(&mut OsRng);
+//! let config = KeyConfig {
+//!     kid: 1, kem: KEM_ID, kdf: KDF_ID, aead: AEAD_ID,
+//!     public_key: b64(&sk.public_key().to_sec1()),
+//!     expires_at: "2030-01-01T00:00:00Z".into(),
+//! };
+//! // Client: seal the body the route would otherwise take.
+//! let login = br#"{"email":"ada@example.com","password":"pw"}"#;
+//! let req = seal_request(&config, "POST", "/auth/login", login, 1_795_000_000, &mut OsRng)?;
+//! let body = req.envelope.to_json();
+//!
+//! // Server, in the contract's order.
+//! let env = parse_envelope(body.as_bytes())?; // row 1
+//! assert_eq!((env.v, env.kid), (1, 1)); // rows 2-3: the caller's
+//! validate_enc(&env.enc)?; // row 4; row 5 (ts) is the caller's
+//! let (plaintext, sealer) = open_request(&sk, &env, "POST", "/auth/login")?; // row 6
+//! assert_eq!(plaintext.as_slice(), login);
+//! let inner = br#"{"success":false,"message":"Invalid email or password","error":{"code":"AUTH_INVALID_CREDENTIALS"}}"#;
+//! let mut response_nonce = [0u8; 32];
+//! OsRng.fill_bytes(&mut response_nonce);
+//! let out = outer_body(inner, &sealer.seal(401, inner, response_nonce));
+//!
+//! // Client: open the answer with the status it came with.
+//! assert_eq!(req.opener.open(401, &out)?, inner);
+//! # Ok::<(), SealError>(())
+//! ```
 #![forbid(unsafe_code)]
 
 pub mod hpke;

@@ -195,14 +195,14 @@ impl ResponseOpener {
 fn inner_success(inner: &[u8]) -> bool {
     #[derive(Deserialize)]
     struct Success {
-        success: Option<serde_json::Value>,
+        #[serde(default)]
+        success: Option<bool>,
     }
-    match serde_json::from_slice::<Success>(inner) {
-        Ok(Success {
-            success: Some(serde_json::Value::Bool(b)),
-        }) => b,
-        _ => true,
-    }
+    // A `success` that is not a boolean (not an envelope) counts as absent.
+    serde_json::from_slice::<Success>(inner)
+        .ok()
+        .and_then(|s| s.success)
+        .unwrap_or(true)
 }
 
 /// The outer body the server sends: `{"success":<mirrors inner>,"data":{"v":1,

@@ -5,7 +5,8 @@
 
 mod common;
 
-use common::{h, hex, s, to_hex, vectors};
+use common::{h, s, to_hex, vectors};
+use sealpost_seal::hpke::{self, Aead as _, Aes256Gcm, hkdf_expand, hkdf_extract};
 use sealpost_seal::{
     Envelope, KeyConfig, PublicKey, SealedResponse, SecretKey, open_request, outer_body,
     parse_envelope, request_aad, request_info, seal_request_with, validate_enc,
@@ -39,6 +40,23 @@ fn request_and_responses_match_the_vectors() {
         request_aad(ts, &sealpost_seal::b64(&nonce)),
         s(exp, "aad").as_bytes()
     );
+
+    // The key schedule's intermediates (pyhpke's values).
+    let (shared, enc) = hpke::encap(&pk_r, &sk_e).unwrap();
+    assert_eq!(to_hex(&enc), s(exp, "enc"));
+    assert_eq!(to_hex(shared.as_ref()), s(exp, "sharedSecret"));
+    let info = request_info(kid, method, path);
+    assert_eq!(
+        to_hex(&hpke::key_schedule_context::<Aes256Gcm>(&info)),
+        s(exp, "keyScheduleContext")
+    );
+    let ctx = hpke::Context::<Aes256Gcm>::key_schedule(&shared, &info).unwrap();
+    assert_eq!(to_hex(ctx.key()), s(exp, "key"));
+    assert_eq!(to_hex(ctx.base_nonce()), s(exp, "baseNonce"));
+    assert_eq!(to_hex(ctx.exporter_secret()), s(exp, "exporterSecret"));
+    let mut secret = [0u8; 32];
+    ctx.export(b"edge-seal v1 response", &mut secret).unwrap();
+    assert_eq!(to_hex(&secret), s(exp, "responseSecret"));
 
     // Client: the exact envelope.
     let client = seal_request_with(
@@ -79,6 +97,21 @@ fn request_and_responses_match_the_vectors() {
         let inner = s(r, "inner");
         let rexp = &r["expected"];
         assert_eq!(s(rexp, "secret"), s(exp, "responseSecret"));
+        // The response key derivation, step by step (SEAL.md response steps 3–4).
+        let salt = [h(exp, "enc"), h(r, "response_nonce")].concat();
+        assert_eq!(to_hex(&salt), s(rexp, "salt"));
+        let prk = hkdf_extract(&salt, &[&secret]);
+        assert_eq!(to_hex(prk.as_ref()), s(rexp, "prk"));
+        let (mut key, mut iv) = ([0u8; 32], [0u8; 12]);
+        hkdf_expand(&prk, &[b"key"], &mut key).unwrap();
+        hkdf_expand(&prk, &[b"nonce"], &mut iv).unwrap();
+        assert_eq!(
+            (to_hex(&key), to_hex(&iv)),
+            (s(rexp, "key").to_owned(), s(rexp, "iv").to_owned())
+        );
+        assert_eq!(s(rexp, "aad"), format!("{}.{status}", s(exp, "aad")));
+        let ct = Aes256Gcm::seal(&key, &iv, s(rexp, "aad").as_bytes(), inner.as_bytes()).unwrap();
+        assert_eq!(to_hex(&ct), s(rexp, "ct"));
         let sealed = sealer.seal(
             status,
             inner.as_bytes(),
@@ -108,5 +141,4 @@ fn request_and_responses_match_the_vectors() {
             "status is authenticated"
         );
     }
-    let _ = hex; // (helper shared with other tests)
 }

