@@ -355,6 +355,8 @@ pub struct KeyCache {
 
 /// How long an isolate trusts its copy of the keys.
 pub const CACHE_MAX_AGE_MS: i64 = 30_000;
+/// The shortest interval between two re-reads caused by unknown kids.
+pub const UNKNOWN_KID_RELOAD_MS: i64 = 1_000;
 
 impl KeyCache {
     /// The ring, fresh enough, and holding `want_kid` if the database does.
@@ -369,9 +371,11 @@ impl KeyCache {
     ) -> Result<Rc<KeyRing>, PortError> {
         let now = clock.now_ms();
         if let Some((ring, at)) = &self.ring {
-            let fresh = now - at < CACHE_MAX_AGE_MS;
+            let age = now - at;
             let has = want_kid.is_none_or(|kid| ring.live(kid, now).is_some());
-            if fresh && has {
+            // An unknown kid re-reads D1 at most once a second, so a flood of
+            // made-up kids cannot turn into a flood of D1 reads.
+            if age < CACHE_MAX_AGE_MS && (has || age < UNKNOWN_KID_RELOAD_MS) {
                 return Ok(Rc::clone(ring));
             }
         }

@@ -424,3 +424,28 @@ fn a_kv_nonce_check_misses_a_cross_location_replay_that_d1_catches() {
     assert_eq!(block_on(replay::purge(&db, now + 119)).unwrap(), 0);
     assert_eq!(block_on(replay::purge(&db, now + 120)).unwrap(), 1);
 }
+
+#[test]
+fn unknown_kids_re_read_the_keys_at_most_once_a_second() {
+    let mut w = World::new();
+    assert_eq!(w.configs().len(), 1, "the first key, kid 0");
+    w.clock.advance_ms(24 * 3_600_000);
+    assert_eq!(
+        w.configs().len(),
+        1,
+        "this isolate re-reads: still kid 0 only"
+    );
+    // Another isolate rotates at the same moment.
+    block_on(keys::rotate(&w.db, &w.clock, &w.rng, &w.wrap, w.policy)).unwrap();
+    let newest = block_on(keys::load(&w.db, &w.wrap))
+        .unwrap()
+        .configs(w.clock.now_ms())
+        .remove(0);
+    assert_eq!(newest.kid, 1);
+    let (env, _) = w.seal_with(&newest, LOGIN, &json!({"k": 0}));
+    assert_refused(&w.post_json(LOGIN, &env), 400, ErrorCode::SealUnknownKey);
+    w.clock.advance_ms(keys::UNKNOWN_KID_RELOAD_MS);
+    let (env, opener) = w.seal_with(&newest, LOGIN, &json!({"k": 1}));
+    let resp = w.post_json(LOGIN, &env);
+    assert_eq!(open(&opener, &resp)["data"], json!({"k": 1}));
+}
