@@ -89,12 +89,7 @@ where
         Ok(resp) => resp,
         Err(Failure::Api(e)) => e.into_response(),
         Err(Failure::Internal(cause)) => {
-            log::line("error", "internal failure")
-                .field("service", service.as_str())
-                .field("requestId", request_id.clone())
-                .field("path", path.clone())
-                .field("cause", cause)
-                .emit();
+            log::internal_failure(service.as_str(), &request_id, &path, cause);
             ApiError::internal(Some(request_id.clone())).into_response()
         }
     };
@@ -193,15 +188,6 @@ pub async fn check_cron(kv: &impl Kv, service: Service) -> Indicator {
     }
 }
 
-/// A fresh health report with the given indicators.
-pub fn report(indicators: Vec<(&str, Indicator)>) -> HealthReport {
-    let mut report = HealthReport::new();
-    for (name, indicator) in indicators {
-        report.add(name, indicator);
-    }
-    report
-}
-
 /// The bindings every domain worker has: the D1 database `DB` and the KV
 /// namespace `KV`.
 pub const DB_BINDING: &str = "DB";
@@ -214,18 +200,19 @@ pub async fn standard_health(env: &worker::Env, service: Service, has_cron: bool
         Ok(db) => check_sql(&crate::D1Sql(db)).await,
         Err(e) => Indicator::down(&format!("binding {DB_BINDING}: {e}")),
     };
-    let mut indicators = vec![("d1", d1)];
+    let mut report = HealthReport::new();
+    report.add("d1", d1);
     match env.kv(KV_BINDING) {
         Ok(kv) => {
             let kv = crate::CfKv(kv);
-            indicators.push(("kv", check_kv(&kv).await));
+            report.add("kv", check_kv(&kv).await);
             if has_cron {
-                indicators.push(("cron", check_cron(&kv, service).await));
+                report.add("cron", check_cron(&kv, service).await);
             }
         }
-        Err(e) => indicators.push(("kv", Indicator::down(&format!("binding {KV_BINDING}: {e}")))),
+        Err(e) => report.add("kv", Indicator::down(&format!("binding {KV_BINDING}: {e}"))),
     }
-    report(indicators)
+    report
 }
 
 /// Runs a worker's scheduled handler: its `jobs`, then the heartbeat that

@@ -30,3 +30,14 @@ impl LogLine {
         }
     }
 }
+
+/// The one log line of an internal failure: the cause stays in the logs under
+/// the request id; the client only gets `INTERNAL` and that id.
+pub fn internal_failure(service: &str, request_id: &str, path: &str, cause: String) {
+    line("error", "internal failure")
+        .field("service", service)
+        .field("requestId", request_id)
+        .field("path", path)
+        .field("cause", cause)
+        .emit();
+}

@@ -12,7 +12,7 @@ use futures_util::future::join_all;
 use sealpost_api::routes::{self, BodyPolicy, Resolution, RouteId, RouteSpec, Service};
 use sealpost_api::{ApiError, ApiResponse, ErrorCode, Method};
 use sealpost_cf::domain::{self, Failure};
-use sealpost_cf::{CfKv, CryptoRng, D1Sql, SystemClock, WorkersRateLimiter, http, log};
+use sealpost_cf::{CryptoRng, D1Sql, SystemClock, WorkersRateLimiter, http, log};
 use sealpost_edge::health::Downstream;
 use sealpost_edge::site::{self, SiteCache};
 use sealpost_edge::{EdgeConfig, body, cors, forward, headers, ip, limit};
@@ -67,12 +67,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         Ok(reply) => reply,
         Err(Failure::Api(e)) => e.into(),
         Err(Failure::Internal(cause)) => {
-            log::line("error", "internal failure")
-                .field("service", "gateway")
-                .field("requestId", request_id.clone())
-                .field("path", path.clone())
-                .field("cause", cause)
-                .emit();
+            log::internal_failure("gateway", &request_id, &path, cause);
             ApiError::internal(Some(request_id.clone())).into()
         }
     };
@@ -250,14 +245,7 @@ async fn relay(
 
 /// The gateway's own checks (D1, KV) plus every domain worker's `/health`.
 async fn health(env: &Env) -> sealpost_api::health::HealthReport {
-    let d1 = match env.d1(domain::DB_BINDING) {
-        Ok(db) => domain::check_sql(&D1Sql(db)).await,
-        Err(e) => sealpost_api::health::Indicator::down(&e.to_string()),
-    };
-    let kv = match env.kv(domain::KV_BINDING) {
-        Ok(kv) => domain::check_kv(&CfKv(kv)).await,
-        Err(e) => sealpost_api::health::Indicator::down(&e.to_string()),
-    };
+    let own = domain::standard_health(env, Service::Gateway, false).await;
     let calls = Service::DOMAIN.iter().map(|service| async move {
         let result = match env.service(binding(*service)) {
             Ok(fetcher) => match fetcher.fetch("https://internal/health", None).await {
@@ -272,7 +260,7 @@ async fn health(env: &Env) -> sealpost_api::health::HealthReport {
         (service.as_str().to_owned(), result)
     });
     let downstream = join_all(calls).await;
-    sealpost_edge::health::aggregate(vec![("d1".into(), d1), ("kv".into(), kv)], downstream)
+    sealpost_edge::health::aggregate(own.indicators().to_vec(), downstream)
 }
 
 /// Adds the request id, security and CORS headers to whatever goes out.
