@@ -75,6 +75,10 @@ const SCENARIOS: &[(&str, Scenario)] = &[
         an_unknown_host_is_404_site_not_found_and_localhost_is_served,
     ),
     (
+        "a_site_added_with_scripts_site_is_served_on_its_host",
+        a_site_added_with_scripts_site_is_served_on_its_host,
+    ),
+    (
         "the_dev_mail_route_is_routed_in_dev_mode",
         the_dev_mail_route_is_routed_in_dev_mode,
     ),
@@ -617,6 +621,28 @@ fn an_unknown_host_is_404_site_not_found_and_localhost_is_served(stack: &Stack) 
         .header("Host", "unknown.example")
         .send();
     assert_eq!(health.status, 200, "{health}");
+}
+
+fn a_site_added_with_scripts_site_is_served_on_its_host(stack: &Stack) {
+    let host = format!("blog-{}.e2e.example", sealpost_e2e::random_hex(4));
+    let add = |site: &str| {
+        std::process::Command::new(repo_root().join("scripts/site"))
+            .args(["--local", site, &host, "E2E blog"])
+            .env("STATE_DIR", stack.state_dir())
+            .output()
+            .expect("running scripts/site")
+    };
+    let out = add("e2eblog");
+    assert!(
+        out.status.success(),
+        "scripts/site failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let reply = stack.request("GET", "/posts").header("Host", &host).send();
+    assert_not_implemented(&reply);
+    // A host already serving one site cannot be given to another.
+    let taken = add("other");
+    assert!(!taken.status.success(), "a taken host must be refused");
 }
 
 fn the_dev_mail_route_is_routed_in_dev_mode(stack: &Stack) {
