@@ -325,7 +325,12 @@ fn keys_rotate_keep_the_previous_key_through_its_grace_then_destroy_it() {
     assert_eq!(rows.len(), 1);
     let (env, _) = w.seal_with(&first, LOGIN, &json!({"n": 3}));
     assert_refused(&w.post_json(LOGIN, &env), 400, ErrorCode::SealUnknownKey);
-    let _ = old_env;
+    // Traffic recorded under the destroyed key is refused: no key can open it.
+    assert_refused(
+        &w.post_json(LOGIN, &old_env),
+        400,
+        ErrorCode::SealUnknownKey,
+    );
 }
 
 #[test]
