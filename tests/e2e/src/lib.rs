@@ -399,6 +399,10 @@ impl Stack {
                 "SEAL_KEY_WRAP".into(),
                 sealpost_seal::b64(&random_bytes(32)),
             ),
+            (
+                "JWT_SIGNING_KEY".into(),
+                sealpost_seal::b64(&random_bytes(32)),
+            ),
         ];
         for (k, v) in extra_env {
             vars.retain(|(name, _)| name != k);

@@ -9,7 +9,7 @@ use sealpost_api::health::Indicator;
 use sealpost_api::routes::{BodyPolicy, RouteId, Service};
 use sealpost_api::{ApiError, ApiResponse, ErrorCode};
 use sealpost_auth_core::seal_layer;
-use sealpost_auth_core::{KeyCache, KeyPolicy, SealContext, WrapKey, keys, replay};
+use sealpost_auth_core::{KeyCache, KeyPolicy, SealContext, WrapKey, keys, replay, tokens};
 use sealpost_cf::domain::{self, DomainRequest, Failure, Outcome};
 use sealpost_cf::{CryptoRng, D1Sql, SystemClock, log};
 use sealpost_ports::Clock;
@@ -122,6 +122,12 @@ async fn handle(mut r: DomainRequest, env: &Env) -> Outcome {
         return Ok(ApiResponse::query(&serde_json::json!({ "keys": keys }))
             .with_header("Cache-Control", "public, max-age=60"));
     }
+    if r.route.id == RouteId::AuthJwks {
+        // Enveloped like every route but /health: {"data":{"keys":[JWK…]}}.
+        let key = signing_key(env)?;
+        return Ok(ApiResponse::query(&tokens::jwks(&[&key]))
+            .with_header("Cache-Control", "public, max-age=300"));
+    }
     if r.route.body == BodyPolicy::Sealed {
         let p = Platform::new(env)?;
         let body = r.req.bytes().await?;
@@ -140,6 +146,15 @@ async fn handle(mut r: DomainRequest, env: &Env) -> Outcome {
         return Ok(answer);
     }
     domain::not_implemented()
+}
+
+/// The access-token signing key, from the `JWT_SIGNING_KEY` secret (a P-256
+/// scalar, 32 bytes base64url). Only auth holds it.
+fn signing_key(env: &Env) -> std::result::Result<tokens::SigningKey, Failure> {
+    env.secret("JWT_SIGNING_KEY")
+        .ok()
+        .and_then(|s| tokens::SigningKey::from_secret(&s.to_string()).ok())
+        .ok_or_else(|| Failure::Internal("JWT_SIGNING_KEY is missing or not a P-256 scalar".into()))
 }
 
 /// The handlers of sealed routes, on the opened plaintext.

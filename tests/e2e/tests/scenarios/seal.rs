@@ -53,6 +53,10 @@ pub const SCENARIOS: &[(&str, Scenario)] = &[
         a_replayed_request_is_409_seal_replay,
     ),
     (
+        "auth_jwks_publishes_the_es256_key_the_guard_accepts",
+        auth_jwks_publishes_the_es256_key_the_guard_accepts,
+    ),
+    (
         "pyhpke_an_independent_hpke_talks_to_the_server",
         pyhpke_an_independent_hpke_talks_to_the_server,
     ),
@@ -298,4 +302,26 @@ fn the_browser_build_talks_to_the_server_under_node(stack: &Stack) {
         .env("SEALPOST_URL", stack.base_url())
         .env("SEALPOST_LOGIN_STATUS", LOGIN_STATUS_NOW);
     run_client(cmd, "the browser build's Node test");
+}
+
+fn auth_jwks_publishes_the_es256_key_the_guard_accepts(stack: &Stack) {
+    let reply = stack.get("/auth/jwks");
+    assert_eq!(reply.status, 200, "{reply}");
+    assert_eq!(reply.header("cache-control"), Some("public, max-age=300"));
+    let jwks = reply.json()["data"].clone();
+    let key = &jwks["keys"][0];
+    assert_eq!(
+        (key["kty"].clone(), key["crv"].clone(), key["alg"].clone()),
+        (json!("EC"), json!("P-256"), json!("ES256")),
+        "{jwks}"
+    );
+    for coord in ["x", "y"] {
+        let bytes = unb64(key[coord].as_str().unwrap_or_default()).expect("base64url coordinate");
+        assert_eq!(bytes.len(), 32, "{coord}");
+    }
+    assert!(key["kid"].as_str().is_some_and(|k| !k.is_empty()), "{jwks}");
+    // The one guard every worker uses takes this document as is.
+    assert!(sealpost_guard::Verifier::from_jwks(&jwks).is_ok(), "{jwks}");
+    // No private part is ever published.
+    assert!(key.get("d").is_none(), "{jwks}");
 }
