@@ -35,6 +35,18 @@ impl World {
         }
     }
 
+    /// The first key, as another isolate would make it (no cache involved).
+    fn make_first_key(&self) {
+        block_on(keys::load_or_create(
+            &self.db,
+            &self.clock,
+            &self.rng,
+            &self.wrap,
+            self.policy,
+        ))
+        .unwrap();
+    }
+
     fn configs(&mut self) -> Vec<KeyConfig> {
         let ring = block_on(self.cache.get(
             &self.db,
@@ -336,10 +348,7 @@ fn keys_rotate_keep_the_previous_key_through_its_grace_then_destroy_it() {
 #[test]
 fn overlapping_rotations_publish_one_new_key() {
     let w = World::new();
-    block_on(keys::load_or_create(
-        &w.db, &w.clock, &w.rng, &w.wrap, w.policy,
-    ))
-    .unwrap();
+    w.make_first_key();
     w.clock.advance_ms(25 * 3_600_000);
     let a = block_on(keys::rotate(&w.db, &w.clock, &w.rng, &w.wrap, w.policy)).unwrap();
     let b = block_on(keys::rotate(&w.db, &w.clock, &w.rng, &w.wrap, w.policy)).unwrap();
@@ -384,10 +393,7 @@ fn an_isolate_with_an_old_copy_learns_a_new_key_when_a_request_names_it() {
 #[test]
 fn private_keys_at_rest_only_unwrap_with_the_wrap_secret() {
     let w = World::new();
-    block_on(keys::load_or_create(
-        &w.db, &w.clock, &w.rng, &w.wrap, w.policy,
-    ))
-    .unwrap();
+    w.make_first_key();
     let other = WrapKey::from_secret(&b64(&[7u8; 32])).unwrap();
     assert!(block_on(keys::load(&w.db, &other)).is_err());
     assert!(WrapKey::from_secret("too-short").is_none());
