@@ -88,6 +88,9 @@ error_codes! {
     AuthTokenRevoked => "AUTH_TOKEN_REVOKED", 401, "Token has been revoked";
     /// A rotated refresh token was presented again; the session is ended.
     AuthRefreshReused => "AUTH_REFRESH_REUSED", 401, "Refresh token was already used; session ended";
+    /// The immediately previous refresh token, again within 10 s of its rotation
+    /// (parallel tabs, a retry): not theft, nothing revoked; use the newest token.
+    AuthRefreshSuperseded => "AUTH_REFRESH_SUPERSEDED", 409, "This refresh token was just rotated; use the newest one";
     /// Signup with an email that already has an account.
     EmailTaken => "EMAIL_TAKEN", 409, "Email is already registered";
     /// Optimistic concurrency: the given `version` is stale.
@@ -362,6 +365,7 @@ mod tests {
             ("AUTH_TOKEN_INVALID", 401),
             ("AUTH_TOKEN_REVOKED", 401),
             ("AUTH_REFRESH_REUSED", 401),
+            ("AUTH_REFRESH_SUPERSEDED", 409),
             ("FORBIDDEN", 403),
             ("EMAIL_TAKEN", 409),
             ("UPDATE_CONFLICT", 409),
@@ -377,7 +381,7 @@ mod tests {
             let code = ErrorCode::parse(wire).unwrap_or_else(|| panic!("{wire} missing"));
             assert_eq!(code.status(), status, "{wire}");
         }
-        assert_eq!(ErrorCode::ALL.len(), 32);
+        assert_eq!(ErrorCode::ALL.len(), 33);
     }
 
     #[test]

@@ -26,6 +26,9 @@
 //! session store that implements it belongs to the integration).
 #![forbid(unsafe_code)]
 
+pub mod session;
+pub use session::SessionCheck;
+
 use std::fmt;
 
 use base64::Engine as _;

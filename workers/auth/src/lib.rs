@@ -4,15 +4,20 @@
 //! `sealpost_cf::domain`. The logic lives in `sealpost-auth-core`; this file
 //! wires it to D1, the clock, WebCrypto randomness and the worker's secrets.
 use std::cell::RefCell;
+use std::rc::Rc;
 
 use sealpost_api::health::Indicator;
 use sealpost_api::routes::{BodyPolicy, RouteId, Service};
-use sealpost_api::{ApiError, ApiResponse, ErrorCode};
-use sealpost_auth_core::seal_layer;
+use sealpost_api::{ApiError, ApiResponse};
+use sealpost_auth_core::audit::Origin;
+use sealpost_auth_core::password::PasswordPolicy;
+use sealpost_auth_core::secrets::AuthSecrets;
+use sealpost_auth_core::service::{Auth, Fault, Input};
 use sealpost_auth_core::{KeyCache, KeyPolicy, SealContext, WrapKey, keys, replay, tokens};
+use sealpost_auth_core::{limits, seal_layer, sessions};
 use sealpost_cf::domain::{self, DomainRequest, Failure, Outcome};
-use sealpost_cf::{CryptoRng, D1Sql, SystemClock, log};
-use sealpost_ports::Clock;
+use sealpost_cf::{CryptoRng, D1Sql, SystemClock, http, log};
+use sealpost_ports::{Clock, SiteDb};
 use worker::{Context, Env, Request, Response, Result, event};
 
 const SERVICE: Service = Service::Auth;
@@ -112,8 +117,7 @@ async fn with_keys(
     .map_err(Failure::from)
 }
 
-/// Dispatches a catalogue route of this worker. Routes whose issue has not
-/// landed yet answer 501 `NOT_IMPLEMENTED` (sealed, on sealed routes).
+/// Dispatches a catalogue route of this worker.
 async fn handle(mut r: DomainRequest, env: &Env) -> Outcome {
     if r.route.id == RouteId::AuthKeys {
         let p = Platform::new(env)?;
@@ -122,44 +126,101 @@ async fn handle(mut r: DomainRequest, env: &Env) -> Outcome {
         return Ok(ApiResponse::query(&serde_json::json!({ "keys": keys }))
             .with_header("Cache-Control", "public, max-age=60"));
     }
+    let secrets = secrets(env)?;
     if r.route.id == RouteId::AuthJwks {
         // Enveloped like every route but /health: {"data":{"keys":[JWK…]}}.
-        let key = signing_key(env)?;
-        return Ok(ApiResponse::query(&tokens::jwks(&[&key]))
+        return Ok(ApiResponse::query(&tokens::jwks(&[&secrets.signing]))
             .with_header("Cache-Control", "public, max-age=300"));
     }
-    if r.route.body == BodyPolicy::Sealed {
-        let p = Platform::new(env)?;
-        let body = r.req.bytes().await?;
-        let method = r.route.method.as_str();
-        let path = r.route.pattern;
-        let ctx = p.context();
-        let route = r.route.id;
-        let answer = with_cache(|mut cache| async move {
-            let out = seal_layer::serve(&ctx, &mut cache, method, path, &body, |plaintext| {
-                sealed_route(route, plaintext)
-            })
-            .await;
-            (cache, out)
-        })
-        .await?;
-        return Ok(answer);
+    let p = Platform::new(env)?;
+    let authorization = http::header(&r.req, "authorization");
+    let user_agent = http::header(&r.req, "user-agent").unwrap_or_default();
+    let body = r.req.bytes().await?;
+    let auth = Auth {
+        db: SiteDb::new(&p.sql, r.site.clone()),
+        clock: &SystemClock,
+        rng: &CryptoRng,
+        secrets: &secrets,
+        origin: Origin::new(&r.request_id, secrets.ip_hash(&r.client_ip), &user_agent),
+        client_ip: r.client_ip.clone(),
+        policy: PasswordPolicy::default(),
+    };
+    let (r, authorization, auth) = (&r, authorization.as_deref(), &auth);
+    if r.route.body != BodyPolicy::Sealed {
+        return auth
+            .handle(input(r, authorization, &body))
+            .await
+            .map_err(failure);
     }
-    domain::not_implemented()
+    let ctx = p.context();
+    let (method, path) = (r.route.method.as_str(), r.route.pattern);
+    let request_id = r.request_id.as_str();
+    let answer = with_cache(|mut cache| async {
+        let out = seal_layer::serve(
+            &ctx,
+            &mut cache,
+            method,
+            path,
+            &body,
+            |plaintext| async move {
+                // Sealed answers carry internal failures sealed, like any other.
+                match auth.handle(input(r, authorization, &plaintext)).await {
+                    Ok(resp) => resp,
+                    Err(fault) => match failure(fault) {
+                        Failure::Api(e) => e.into_response(),
+                        Failure::Internal(cause) => {
+                            log::internal_failure(SERVICE.as_str(), request_id, path, cause);
+                            ApiError::internal(Some(request_id.to_owned())).into_response()
+                        }
+                    },
+                }
+            },
+        )
+        .await;
+        (cache, out)
+    })
+    .await?;
+    Ok(answer)
 }
 
-/// The access-token signing key, from the `JWT_SIGNING_KEY` secret (a P-256
-/// scalar, 32 bytes base64url). Only auth holds it.
-fn signing_key(env: &Env) -> std::result::Result<tokens::SigningKey, Failure> {
-    env.secret("JWT_SIGNING_KEY")
-        .ok()
-        .and_then(|s| tokens::SigningKey::from_secret(&s.to_string()).ok())
-        .ok_or_else(|| Failure::Internal("JWT_SIGNING_KEY is missing or not a P-256 scalar".into()))
+fn input<'r>(r: &'r DomainRequest, authorization: Option<&'r str>, body: &'r [u8]) -> Input<'r> {
+    Input {
+        route: r.route.id,
+        body,
+        authorization,
+        id: r.params.get("id"),
+        query: &r.query,
+    }
 }
 
-/// The handlers of sealed routes, on the opened plaintext.
-async fn sealed_route(_route: RouteId, _plaintext: zeroize::Zeroizing<Vec<u8>>) -> ApiResponse {
-    ApiError::new(ErrorCode::NotImplemented).into_response()
+fn failure(fault: Fault) -> Failure {
+    match fault {
+        Fault::Api(e) => Failure::Api(e),
+        Fault::Port(e) => Failure::Internal(e.to_string()),
+    }
+}
+
+thread_local! {
+    /// The secrets, parsed once per isolate (they change only with a deploy).
+    static SECRETS: RefCell<Option<Rc<AuthSecrets>>> = const { RefCell::new(None) };
+}
+
+/// The auth secrets: `JWT_SIGNING_KEY` (only auth holds it),
+/// `AUTH_DATA_KEY` and the optional `PASSWORD_PEPPER`.
+fn secrets(env: &Env) -> std::result::Result<Rc<AuthSecrets>, Failure> {
+    if let Some(s) = SECRETS.with(|c| c.borrow().clone()) {
+        return Ok(s);
+    }
+    let text = |name: &str| env.secret(name).ok().map(|s| s.to_string());
+    let parsed = AuthSecrets::from_values(
+        &text("JWT_SIGNING_KEY").unwrap_or_default(),
+        &text("AUTH_DATA_KEY").unwrap_or_default(),
+        text("PASSWORD_PEPPER").as_deref(),
+    )
+    .map_err(|e| Failure::Internal(e.to_string()))?;
+    let parsed = Rc::new(parsed);
+    SECRETS.with(|c| *c.borrow_mut() = Some(parsed.clone()));
+    Ok(parsed)
 }
 
 #[event(scheduled)]
@@ -168,6 +229,9 @@ async fn scheduled(event: worker::ScheduledEvent, env: Env, _ctx: worker::Schedu
         let p = Platform::new(&env)?;
         let rotation = keys::rotate(&p.sql, &SystemClock, &CryptoRng, &p.wrap, p.policy).await?;
         let purged = replay::purge(&p.sql, SystemClock.now_secs()).await?;
+        let now = SystemClock.now_ms();
+        let counters = limits::purge(&p.sql, now).await?;
+        let ended = sessions::purge(&p.sql, now).await?;
         log::line("info", "seal keys")
             .field("created", rotation.created.map(u64::from))
             .field(
@@ -179,6 +243,8 @@ async fn scheduled(event: worker::ScheduledEvent, env: Env, _ctx: worker::Schedu
                     .collect::<Vec<_>>(),
             )
             .field("noncesPurged", purged)
+            .field("countersPurged", counters)
+            .field("sessionRowsPurged", ended)
             .emit();
         Ok(())
     })

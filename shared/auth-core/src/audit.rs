@@ -1,0 +1,210 @@
+//! The security audit log (`audit_events`): what happened, when, to whom, by
+//! whom, in which request, from which (keyed-hashed) address and user agent.
+//! Never a secret: no password, token, code, TOTP secret or hash of one —
+//! [`Event::detail`] carries only reasons and role names.
+use sealpost_api::query::{OffsetPaging, PageInfo};
+use sealpost_ports::{PortError, Rng, SiteDb, Sql, Statement, rfc3339};
+use serde::Serialize;
+use serde_json::Value;
+
+/// Every event type, as stored and filtered on.
+pub const TYPES: [&str; 14] = [
+    "signup",
+    "login.success",
+    "login.failure",
+    "login.locked",
+    "mfa.challenge",
+    "mfa.failure",
+    "mfa.enabled",
+    "mfa.disabled",
+    "mfa.recovery_used",
+    "refresh.reuse",
+    "session.revoked",
+    "logout",
+    "password.changed",
+    "roles.changed",
+];
+
+/// Longest user agent kept.
+pub const MAX_USER_AGENT_CHARS: usize = 256;
+
+/// Where a request came from (for the log and sessions).
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    pub request_id: String,
+    /// Keyed hash of the client address (see `AuthSecrets::ip_hash`).
+    pub ip_hash: String,
+    pub user_agent: String,
+}
+
+impl Origin {
+    pub fn new(request_id: &str, ip_hash: String, user_agent: &str) -> Origin {
+        Origin {
+            request_id: request_id.to_owned(),
+            ip_hash,
+            user_agent: user_agent
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(MAX_USER_AGENT_CHARS)
+                .collect(),
+        }
+    }
+}
+
+/// One security event.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub kind: &'static str,
+    /// The account concerned.
+    pub user_id: Option<String>,
+    /// Who acted, when not the account itself (an admin).
+    pub actor_id: Option<String>,
+    pub detail: Value,
+}
+
+impl Event {
+    pub fn new(kind: &'static str, user_id: Option<&str>) -> Event {
+        debug_assert!(TYPES.contains(&kind), "unknown audit type {kind}");
+        Event {
+            kind,
+            user_id: user_id.map(str::to_owned),
+            actor_id: None,
+            detail: Value::Object(serde_json::Map::new()),
+        }
+    }
+
+    #[must_use]
+    pub fn actor(mut self, actor_id: &str) -> Event {
+        self.actor_id = Some(actor_id.to_owned());
+        self
+    }
+
+    #[must_use]
+    pub fn detail(mut self, detail: Value) -> Event {
+        self.detail = detail;
+        self
+    }
+}
+
+/// The insert of `event`, to run alone or inside the batch of the action it
+/// records (so the action and its record commit together).
+pub fn statement<S: Sql>(
+    db: &SiteDb<'_, S>,
+    rng: &impl Rng,
+    now_ms: i64,
+    origin: &Origin,
+    event: &Event,
+) -> Result<Statement, PortError> {
+    Ok(db
+        .statement(
+            "INSERT INTO audit_events \
+             (site_id, id, at, type, user_id, actor_id, request_id, ip_hash, user_agent, detail) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )
+        .bind(rng.id()?)
+        .bind(now_ms)
+        .bind(event.kind)
+        .bind(event.user_id.clone())
+        .bind(event.actor_id.clone())
+        .bind(origin.request_id.as_str())
+        .bind(origin.ip_hash.as_str())
+        .bind(origin.user_agent.as_str())
+        .bind(event.detail.to_string()))
+}
+
+/// Records `event` on its own.
+pub async fn record<S: Sql>(
+    db: &SiteDb<'_, S>,
+    rng: &impl Rng,
+    now_ms: i64,
+    origin: &Origin,
+    event: &Event,
+) -> Result<(), PortError> {
+    db.execute(&statement(db, rng, now_ms, origin, event)?)
+        .await
+        .map(|_| ())
+}
+
+/// One row of `GET /admin/audit`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditItem {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub at: String,
+    pub user_id: Option<String>,
+    pub actor_id: Option<String>,
+    pub request_id: String,
+    pub ip_hash: String,
+    pub user_agent: String,
+    pub detail: Value,
+}
+
+#[derive(serde::Deserialize)]
+struct AuditRow {
+    id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    at: i64,
+    user_id: Option<String>,
+    actor_id: Option<String>,
+    request_id: String,
+    ip_hash: String,
+    user_agent: String,
+    detail: String,
+}
+
+#[derive(serde::Deserialize)]
+struct Total {
+    total: i64,
+}
+
+/// A page of events, newest first, optionally of one type and/or one user.
+pub async fn list<S: Sql>(
+    db: &SiteDb<'_, S>,
+    paging: &OffsetPaging,
+    kind: Option<&str>,
+    user_id: Option<&str>,
+) -> Result<(Vec<AuditItem>, PageInfo), PortError> {
+    let filter =
+        "WHERE site_id = ?1 AND (?2 IS NULL OR type = ?2) AND (?3 IS NULL OR user_id = ?3)";
+    let total: Total = db
+        .query_one(
+            &db.statement(&format!(
+                "SELECT COUNT(*) AS total FROM audit_events {filter}"
+            ))
+            .bind(kind)
+            .bind(user_id),
+        )
+        .await?
+        .unwrap_or(Total { total: 0 });
+    let rows: Vec<AuditRow> = db
+        .query_as(
+            &db.statement(&format!(
+                "SELECT id, type, at, user_id, actor_id, request_id, ip_hash, user_agent, detail \
+                 FROM audit_events {filter} ORDER BY at DESC, id DESC LIMIT ?4 OFFSET ?5"
+            ))
+            .bind(kind)
+            .bind(user_id)
+            .bind(i64::from(paging.limit()))
+            .bind(i64::try_from(paging.offset()).unwrap_or(i64::MAX)),
+        )
+        .await?;
+    let items = rows
+        .into_iter()
+        .map(|r| AuditItem {
+            id: r.id,
+            kind: r.kind,
+            at: rfc3339(r.at),
+            user_id: r.user_id,
+            actor_id: r.actor_id,
+            request_id: r.request_id,
+            ip_hash: r.ip_hash,
+            user_agent: r.user_agent,
+            detail: serde_json::from_str(&r.detail).unwrap_or(Value::Null),
+        })
+        .collect();
+    let total = u64::try_from(total.total).unwrap_or(0);
+    Ok((items, PageInfo::new(paging, total)))
+}
