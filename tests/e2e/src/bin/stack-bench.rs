@@ -1,0 +1,321 @@
+//! Benchmarks (not tests) on a running stack, printed as Markdown rows for
+//! docs/perf.md.
+//!
+//! - `stack-bench seal BASE_URL [N=200]`: the sealing layer's cost. N sealed
+//!   `POST /auth/mfa/totp/setup` without a bearer token (opened, nonce
+//!   recorded in D1, refused `AUTH_REQUIRED` before any database work, the
+//!   answer sealed) against N plaintext ones (refused `SEAL_REQUIRED` before
+//!   any crypto); the difference of medians is open + replay check + sealing.
+//! - `stack-bench auth BASE_URL RUN_DIR [N=20]`: CPU per signup, login and
+//!   refresh. The auth worker's `workerd` processes are found under `/proc`
+//!   (children of the `wrangler dev` on `AUTH_PORT` of `$RUN_DIR/ports.env`);
+//!   their user + system CPU time is read before and after N sequential requests.
+//!   That is the local runtime's CPU for the whole request in that process:
+//!   the worker's own CPU plus workerd's HTTP plumbing and the local D1
+//!   (SQLite) it runs — an upper bound of what Workers bills as CPU time.
+use std::fs;
+use std::time::Instant;
+
+use rand_core::OsRng;
+use sealpost_seal::{KeyConfig, ResponseOpener, seal_request};
+use serde_json::{Value, json};
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+struct Client {
+    agent: ureq::Agent,
+    base: String,
+    key: KeyConfig,
+}
+
+impl Client {
+    fn new(base: &str) -> Client {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let keys: Value = agent
+            .get(format!("{base}/auth/keys"))
+            .call()
+            .expect("GET /auth/keys")
+            .into_body()
+            .read_json()
+            .expect("key JSON");
+        let key = serde_json::from_value(keys["data"]["keys"][0].clone()).expect("a key");
+        Client {
+            agent,
+            base: base.trim_end_matches('/').to_owned(),
+            key,
+        }
+    }
+
+    /// POSTs `body` from client address `ip`: status, body, milliseconds.
+    fn post_raw(&self, path: &str, ip: &str, body: &str) -> (u16, Vec<u8>, f64) {
+        let started = Instant::now();
+        let resp = self
+            .agent
+            .post(format!("{}{path}", self.base))
+            .header("Content-Type", "application/json")
+            .header("CF-Connecting-IP", ip)
+            .send(body)
+            .expect("an HTTP answer");
+        let status = resp.status().as_u16();
+        let bytes = resp.into_body().read_to_vec().unwrap_or_default();
+        (status, bytes, started.elapsed().as_secs_f64() * 1000.0)
+    }
+
+    fn seal(&self, path: &str, inner: &Value) -> (String, ResponseOpener) {
+        let ts = i64::try_from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .expect("clock")
+                .as_secs(),
+        )
+        .expect("time");
+        let req = seal_request(
+            &self.key,
+            "POST",
+            path,
+            inner.to_string().as_bytes(),
+            ts,
+            &mut OsRng,
+        )
+        .expect("seal");
+        (
+            serde_json::to_string(&req.envelope).expect("envelope"),
+            req.opener,
+        )
+    }
+
+    /// A sealed POST: status, opened inner JSON, milliseconds.
+    fn sealed(&self, path: &str, ip: &str, inner: &Value) -> (u16, Value, f64) {
+        let (body, opener) = self.seal(path, inner);
+        let (status, bytes, ms) = self.post_raw(path, ip, &body);
+        let plain = opener.open(status, &bytes).expect("a sealed answer");
+        (
+            status,
+            serde_json::from_slice(&plain).expect("inner JSON"),
+            ms,
+        )
+    }
+}
+
+fn seal_cost(base: &str, n: usize) {
+    let client = Client::new(base);
+    let path = "/auth/mfa/totp/setup";
+    let mut sealed = Vec::with_capacity(n);
+    let mut plain = Vec::with_capacity(n);
+    for _ in 0..n {
+        let (status, _, ms) = client.sealed(path, "10.200.0.1", &json!({}));
+        assert_eq!(
+            status, 401,
+            "a sealed request without a bearer is AUTH_REQUIRED"
+        );
+        sealed.push(ms);
+        let (status, _, ms) = client.post_raw(path, "10.200.0.1", "{}");
+        assert_eq!(status, 400, "plaintext must be refused");
+        plain.push(ms);
+    }
+    sealed.sort_by(f64::total_cmp);
+    plain.sort_by(f64::total_cmp);
+    let (s50, s99, p50, p99) = (
+        percentile(&sealed, 0.5),
+        percentile(&sealed, 0.99),
+        percentile(&plain, 0.5),
+        percentile(&plain, 0.99),
+    );
+    println!(
+        "| sealed POST {path} without bearer (open + D1 nonce + sealed 401), n={n} | {s50:.1} | {s99:.1} |\n\
+         | plaintext POST {path} (refused SEAL_REQUIRED), n={n} | {p50:.1} | {p99:.1} |\n\
+         | difference of medians: the sealing layer's server cost | {:.1} | |",
+        s50 - p50
+    );
+}
+
+/// Clock ticks per second of /proc/<pid>/stat (USER_HZ; 100 on Linux).
+const TICKS_PER_SEC: f64 = 100.0;
+
+fn stat_fields(pid: u32) -> Option<Vec<String>> {
+    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // comm may contain spaces: fields start after the closing parenthesis.
+    let rest = text.rsplit_once(')')?.1;
+    Some(rest.split_whitespace().map(str::to_owned).collect())
+}
+
+/// user + system CPU seconds of `pid`.
+fn cpu_secs(pid: u32) -> f64 {
+    let f = stat_fields(pid).expect("process gone");
+    let ticks: f64 = f[11].parse::<f64>().unwrap_or(0.0) + f[12].parse::<f64>().unwrap_or(0.0);
+    ticks / TICKS_PER_SEC
+}
+
+/// The `workerd` processes of the `wrangler dev` that serves `port` (a
+/// proxy and the runtime; both are counted).
+fn runtimes_of(port: u16) -> Vec<u32> {
+    let pids: Vec<u32> = fs::read_dir("/proc")
+        .expect("/proc")
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    let cmdline = |pid: u32| {
+        fs::read(format!("/proc/{pid}/cmdline"))
+            .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
+            .unwrap_or_default()
+    };
+    let flag = format!("dev --port {port} ");
+    // The wrangler launcher and its node process both carry the flag.
+    let wrangler: Vec<u32> = pids
+        .iter()
+        .copied()
+        .filter(|&pid| cmdline(pid).contains(&flag))
+        .collect();
+    let children: Vec<u32> = pids
+        .iter()
+        .copied()
+        .filter(|&pid| {
+            let comm = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            let parent =
+                stat_fields(pid).and_then(|f| f.get(1).and_then(|p| p.parse::<u32>().ok()));
+            comm.trim() == "workerd" && parent.is_some_and(|p| wrangler.contains(&p))
+        })
+        .collect();
+    assert!(!children.is_empty(), "no workerd under the wrangler dev on port {port}");
+    children
+}
+
+/// The auth worker's port, from `$RUN_DIR/ports.env`.
+fn auth_port(run_dir: &str) -> u16 {
+    fs::read_to_string(format!("{run_dir}/ports.env"))
+        .expect("ports.env")
+        .lines()
+        .find_map(|l| l.strip_prefix("AUTH_PORT=")?.trim().parse().ok())
+        .expect("AUTH_PORT in ports.env")
+}
+
+struct Measure {
+    label: String,
+    wall: Vec<f64>,
+    cpu_ms: f64,
+}
+
+fn measure(pids: &[u32], label: &str, n: usize, mut one: impl FnMut(usize) -> f64) -> Measure {
+    let total = || pids.iter().map(|&p| cpu_secs(p)).sum::<f64>();
+    let before = total();
+    let mut wall: Vec<f64> = (0..n).map(&mut one).collect();
+    let cpu_ms = (total() - before) * 1000.0 / n as f64;
+    wall.sort_by(f64::total_cmp);
+    Measure {
+        label: label.to_owned(),
+        wall,
+        cpu_ms,
+    }
+}
+
+fn auth_cpu(base: &str, run_dir: &str, n: usize) {
+    let client = Client::new(base);
+    let pid = runtimes_of(auth_port(run_dir));
+    let pid = pid.as_slice();
+    let password = "correct horse battery staple";
+    let ip = |i: usize, kind: u8| format!("10.{kind}.{}.{}", i / 250, i % 250 + 1);
+    let run = format!("{:x}", std::process::id());
+    // Warm the isolate (module compile, first key, first D1 use).
+    for i in 0..3 {
+        let email = format!("warm{i}-{run}@bench.test");
+        let (status, _, _) = client.sealed(
+            "/auth/signup",
+            &ip(i, 250),
+            &json!({"email": email, "password": password}),
+        );
+        assert_eq!(status, 201, "warm-up signup");
+    }
+    let mut refresh_tokens = Vec::new();
+    let signup = measure(
+        pid,
+        "POST /auth/signup (Argon2id hash, 3 D1 writes)",
+        n,
+        |i| {
+            let email = format!("b{i}-{run}@bench.test");
+            let (status, body, ms) = client.sealed(
+                "/auth/signup",
+                &ip(i, 251),
+                &json!({"email": email, "password": password}),
+            );
+            assert_eq!(status, 201, "signup: {body}");
+            ms
+        },
+    );
+    let login = measure(
+        pid,
+        "POST /auth/login (Argon2id verify, ES256 sign)",
+        n,
+        |i| {
+            let email = format!("b{i}-{run}@bench.test");
+            let (status, body, ms) = client.sealed(
+                "/auth/login",
+                &ip(i, 252),
+                &json!({"email": email, "password": password}),
+            );
+            assert_eq!(status, 200, "login: {body}");
+            refresh_tokens.push(
+                body["data"]["tokens"]["refreshToken"]
+                    .as_str()
+                    .expect("refresh token")
+                    .to_owned(),
+            );
+            ms
+        },
+    );
+    let mut tokens = refresh_tokens;
+    let refresh = measure(
+        pid,
+        "POST /auth/refresh (rotation batch, ES256 sign)",
+        n,
+        |i| {
+            let (status, body, ms) = client.sealed(
+                "/auth/refresh",
+                &ip(i, 253),
+                &json!({"refreshToken": tokens[i]}),
+            );
+            assert_eq!(status, 200, "refresh: {body}");
+            tokens[i] = body["data"]["tokens"]["refreshToken"]
+                .as_str()
+                .expect("refresh token")
+                .to_owned();
+            ms
+        },
+    );
+    let baseline = measure(
+        pid,
+        "sealed POST /auth/mfa/totp/setup without bearer (seal layer only)",
+        n,
+        |i| {
+            let (status, _, ms) = client.sealed("/auth/mfa/totp/setup", &ip(i, 254), &json!({}));
+            assert_eq!(status, 401);
+            ms
+        },
+    );
+    for m in [signup, login, refresh, baseline] {
+        println!(
+            "| {} | {n} | {:.1} | {:.1} | {:.1} |",
+            m.label,
+            percentile(&m.wall, 0.5),
+            percentile(&m.wall, 0.99),
+            m.cpu_ms
+        );
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let usage = "usage: stack-bench seal BASE_URL [N] | stack-bench auth BASE_URL RUN_DIR [N]";
+    let mode = args.first().expect(usage);
+    let base = args.get(1).expect(usage);
+    let n = |i: usize, default: usize| args.get(i).and_then(|s| s.parse().ok()).unwrap_or(default);
+    match mode.as_str() {
+        "seal" => seal_cost(base, n(2, 200)),
+        "auth" => auth_cpu(base, args.get(2).expect(usage), n(3, 20)),
+        _ => panic!("{usage}"),
+    }
+}
