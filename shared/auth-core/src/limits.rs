@@ -10,7 +10,9 @@
 //! clears the counter ([`reset`]). So 50 parallel wrong logins make at most
 //! five password verifications.
 use sealpost_api::{ApiError, ErrorCode};
-use sealpost_ports::{PortError, SiteDb, Sql, Statement};
+use std::collections::HashMap;
+
+use sealpost_ports::{MAX_BOUND_PARAMS, PortError, SiteDb, Sql, Statement};
 
 /// A fixed-window limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +48,15 @@ pub const REFRESH_PER_IP: Limit = Limit {
     name: "ip:refresh",
     max: 120,
     window_ms: 10 * MINUTE_MS,
+};
+
+/// Second-factor attempts per account (login/mfa, TOTP enable/disable): 10
+/// per 15 minutes, whatever the address — with the password known, new
+/// `mfaToken`s are cheap, so the code itself needs a per-account bound.
+pub const MFA_PER_USER: Limit = Limit {
+    name: "user:mfa",
+    max: 10,
+    window_ms: 15 * MINUTE_MS,
 };
 
 /// Failed logins per e-mail before the lock.
@@ -173,23 +184,36 @@ pub fn reset<S: Sql>(db: &SiteDb<'_, S>, key: &str) -> Statement {
         .bind(key)
 }
 
-/// When the account behind `key` is locked, until when (ms): for the admin table.
+/// Which of `keys` are locked at `now_ms`, and until when (ms): for the admin
+/// table. At most two statements for a page of 100 (D1's 100 bound
+/// parameters: the site, `now` and 98 keys per statement).
 pub async fn locked_until<S: Sql>(
     db: &SiteDb<'_, S>,
-    key: &str,
+    keys: &[String],
     now_ms: i64,
-) -> Result<Option<i64>, PortError> {
+) -> Result<HashMap<String, i64>, PortError> {
     #[derive(serde::Deserialize)]
     struct Row {
-        locked_until: Option<i64>,
+        key: String,
+        locked_until: i64,
     }
-    let row: Option<Row> = db
-        .query_one(
-            &db.statement("SELECT locked_until FROM auth_counters WHERE site_id = ?1 AND key = ?2")
-                .bind(key),
-        )
-        .await?;
-    Ok(row.and_then(|r| r.locked_until).filter(|&t| t > now_ms))
+    let mut locked = HashMap::new();
+    for chunk in keys.chunks(MAX_BOUND_PARAMS - 2) {
+        let marks: Vec<String> = (0..chunk.len()).map(|i| format!("?{}", i + 3)).collect();
+        let mut stmt = db
+            .statement(&format!(
+                "SELECT key, locked_until FROM auth_counters WHERE site_id = ?1 \
+                 AND locked_until > ?2 AND key IN ({})",
+                marks.join(", ")
+            ))
+            .bind(now_ms);
+        for key in chunk {
+            stmt = stmt.bind(key.as_str());
+        }
+        let rows: Vec<Row> = db.query_as(&stmt).await?;
+        locked.extend(rows.into_iter().map(|r| (r.key, r.locked_until)));
+    }
+    Ok(locked)
 }
 
 /// Deletes counters whose window and lock are both over (the auth cron).

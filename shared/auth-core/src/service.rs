@@ -188,6 +188,12 @@ impl<S: Sql, C: Clock, R: Rng> Auth<'_, S, C, R> {
             .map_err(Fault::Api)
     }
 
+    async fn limit_user(&self, limit: limits::Limit, user_id: &str) -> Result<(), Fault> {
+        limits::hit(&self.db, limit, user_id, self.now())
+            .await?
+            .map_err(Fault::Api)
+    }
+
     fn audit(&self, event: &Event) -> Result<sealpost_ports::Statement, PortError> {
         audit::statement(&self.db, self.rng, self.now(), &self.origin, event)
     }
@@ -400,6 +406,7 @@ impl<S: Sql, C: Clock, R: Rng> Auth<'_, S, C, R> {
         let Some(user) = accounts::by_id(&self.db, &user_id).await? else {
             return Err(token_invalid());
         };
+        self.limit_user(limits::MFA_PER_USER, &user.id).await?;
         let accepted = match Code::parse(&input.code, true) {
             Some(code) => mfa::check_and_spend(&self.db, self.secrets, &user, &code, now).await?,
             None => None,
@@ -589,6 +596,7 @@ impl<S: Sql, C: Clock, R: Rng> Auth<'_, S, C, R> {
         if user.mfa_enabled() {
             return Err(conflict("TOTP is already enabled"));
         }
+        self.limit_user(limits::MFA_PER_USER, &user.id).await?;
         let (Some(pending), Some(sealed)) = (
             mfa::pending_secret(self.secrets, &user),
             user.mfa_pending.as_deref(),
@@ -643,6 +651,7 @@ impl<S: Sql, C: Clock, R: Rng> Auth<'_, S, C, R> {
         if !user.mfa_enabled() {
             return Err(conflict("TOTP is not enabled"));
         }
+        self.limit_user(limits::MFA_PER_USER, &user.id).await?;
         let accepted = match Code::parse(&code, true) {
             Some(code) => {
                 mfa::check_and_spend(&self.db, self.secrets, &user, &code, self.now()).await?
@@ -794,10 +803,7 @@ impl<S: Sql, C: Clock, R: Rng> Auth<'_, S, C, R> {
                     .bind(i64::try_from(paging.offset()).unwrap_or(i64::MAX)),
             )
             .await?;
-        let mut items = Vec::with_capacity(rows.len());
-        for row in &rows {
-            items.push(self.admin_item(row).await?);
-        }
+        let items = self.admin_items(&rows).await?;
         let total = u64::try_from(total.total).unwrap_or(0);
         Ok(ApiResponse::offset_list(
             &items,
@@ -805,10 +811,17 @@ impl<S: Sql, C: Clock, R: Rng> Auth<'_, S, C, R> {
         ))
     }
 
-    async fn admin_item(&self, row: &UserRow) -> Result<AdminUserItem, Fault> {
-        let key = limits::login_key(&self.secrets.email_hash(&row.email));
-        let locked = limits::locked_until(&self.db, &key, self.now()).await?;
-        Ok(AdminUserItem::new(row, locked))
+    async fn admin_items(&self, rows: &[UserRow]) -> Result<Vec<AdminUserItem>, Fault> {
+        let keys: Vec<String> = rows
+            .iter()
+            .map(|r| limits::login_key(&self.secrets.email_hash(&r.email)))
+            .collect();
+        let locked = limits::locked_until(&self.db, &keys, self.now()).await?;
+        Ok(rows
+            .iter()
+            .zip(&keys)
+            .map(|(row, key)| AdminUserItem::new(row, locked.get(key).copied()))
+            .collect())
     }
 
     async fn admin_roles(&self, input: Input<'_>) -> Answer {
@@ -874,7 +887,10 @@ impl<S: Sql, C: Clock, R: Rng> Auth<'_, S, C, R> {
         Ok(ApiResponse::mutation(
             200,
             "Roles updated",
-            &self.admin_item(&updated).await?,
+            &self
+                .admin_items(std::slice::from_ref(&updated))
+                .await?
+                .pop(),
         ))
     }
 

@@ -1,6 +1,7 @@
 //! Access and refresh tokens.
 //!
-//! Access tokens are ES256 JWTs (`jsonwebtoken`, RustCrypto backend; ECDSA
+//! Access tokens are ES256 JWTs (`jsonwebtoken` with the ES256-only provider
+//! of `sealpost_guard::es256`, installed with signing by [`SigningKey`]; ECDSA
 //! signatures are deterministic, RFC 6979, so signing needs no randomness)
 //! with a `kid` header and the claims of [`AccessClaims`], valid
 //! [`ACCESS_TTL_SECS`] (15 minutes). The claim types, `iss`/`aud` and the
@@ -87,6 +88,9 @@ impl SigningKey {
         if scalar.len() != 32 {
             return Err(TokenError::BadKey);
         }
+        // Before any token is made (see `sealpost_guard::es256`); `issue`
+        // checks it again.
+        let _ = sealpost_guard::es256::install_with_signing();
         let secret = p256::SecretKey::from_slice(scalar).map_err(|_| TokenError::BadKey)?;
         let der = secret.to_pkcs8_der().map_err(|_| TokenError::BadKey)?;
         let public_point = secret
@@ -171,6 +175,9 @@ pub fn access_claims(
 
 /// Signs `claims` as an ES256 JWT with `key`'s `kid` in the header.
 pub fn issue(claims: &AccessClaims, key: &SigningKey) -> Result<String, TokenError> {
+    if !sealpost_guard::es256::install_with_signing() {
+        return Err(TokenError::Signing);
+    }
     let mut header = Header::new(Algorithm::ES256);
     header.kid = Some(key.kid.clone());
     jsonwebtoken::encode(&header, claims, &key.encoding).map_err(|_| TokenError::Signing)

@@ -788,3 +788,111 @@ fn the_eleventh_signup_from_one_address_within_the_hour_is_rate_limited() {
     assert_eq!((r.status, r.code()), (429, "RATE_LIMITED"));
     assert_eq!(r.retry_after.as_deref(), Some("3600"));
 }
+
+#[test]
+fn second_factor_attempts_per_account_are_bounded_across_mfa_tokens_and_addresses() {
+    let mut w = World::new();
+    let s = w.signup("ra@example.com");
+    let (secret, _) = w.enable_totp(&s);
+    // Enabling was one attempt; nine wrong codes spread over fresh
+    // mfaTokens and addresses make ten…
+    for i in 0..9 {
+        w.ip = format!("198.51.100.{}", i + 1);
+        let token = w.login("ra@example.com", PASSWORD).data()["mfaToken"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let r = w.call(
+            RouteId::AuthLoginMfa,
+            &json!({"mfaToken": token, "code": "000000"}),
+        );
+        assert_eq!(r.code(), "AUTH_MFA_INVALID", "attempt {i}");
+    }
+    // …and the eleventh is refused even with the right code.
+    w.ip = "203.0.113.7".into();
+    w.clock.advance_ms(30_000);
+    let token = w.login("ra@example.com", PASSWORD).data()["mfaToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let code = totp::code_at(&secret, w.now_secs());
+    let r = w.call(
+        RouteId::AuthLoginMfa,
+        &json!({"mfaToken": token, "code": code}),
+    );
+    assert_eq!((r.status, r.code()), (429, "RATE_LIMITED"));
+    w.clock.advance_ms(15 * MINUTE);
+    let token = w.login("ra@example.com", PASSWORD).data()["mfaToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let code = totp::code_at(&secret, w.now_secs());
+    assert_eq!(
+        w.call(
+            RouteId::AuthLoginMfa,
+            &json!({"mfaToken": token, "code": code})
+        )
+        .status,
+        200
+    );
+}
+
+#[test]
+fn the_admin_table_shows_locked_accounts_and_the_audit_filters_by_type_and_user() {
+    let w = World::new();
+    let admin = w.signup("sa@example.com");
+    w.make_admin(&admin.user_id);
+    let pwd = World::session_of(&w.login("sa@example.com", PASSWORD));
+    let (secret, _) = w.enable_totp(&pwd);
+    let staff = w.login_with_otp("sa@example.com", &secret);
+    let victim = w.signup("sb@example.com");
+    for _ in 0..5 {
+        let _ = w.login("sb@example.com", "wrong password!");
+    }
+    let list = w.call_full(
+        RouteId::AdminUsers,
+        &Value::Null,
+        Some(&staff.access),
+        None,
+        "q=sb@",
+    );
+    let until = list.data()[0]["lockedUntil"].as_str().expect("locked");
+    assert_eq!(
+        sealpost_ports::parse_rfc3339(until),
+        Some(w.clock.now_ms() + 15 * MINUTE)
+    );
+    let by = |q: &str| {
+        w.call_full(
+            RouteId::AdminAudit,
+            &Value::Null,
+            Some(&staff.access),
+            None,
+            q,
+        )
+        .body["pagination"]["totalItems"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(
+        by(&format!("type=login.failure&userId={}", victim.user_id)),
+        5
+    );
+    assert_eq!(
+        by(&format!("type=login.locked&userId={}", victim.user_id)),
+        1
+    );
+    assert_eq!(
+        by(&format!("userId={}", victim.user_id)),
+        7,
+        "signup + 5 failures + lock"
+    );
+    assert_eq!(by("type=signup"), 2);
+    let bad = w.call_full(
+        RouteId::AdminAudit,
+        &Value::Null,
+        Some(&staff.access),
+        None,
+        "type=nope",
+    );
+    assert_eq!(bad.code(), "VALIDATION_FAILED");
+}
