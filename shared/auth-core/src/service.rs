@@ -142,6 +142,30 @@ fn conflict(message: &str) -> Fault {
         .into()
 }
 
+/// A second-factor code field: six digits, or (where accepted) a recovery
+/// code; anything else is a validation error, not a wrong code.
+fn parse_code(raw: &str, allow_recovery: bool) -> Result<Code, ApiError> {
+    if raw.chars().count() <= MAX_CODE_CHARS
+        && let Some(code) = Code::parse(raw, allow_recovery)
+    {
+        return Ok(code);
+    }
+    Err(ApiError::field(
+        "code",
+        if allow_recovery {
+            "Must be six digits or a recovery code"
+        } else {
+            "Must be six digits"
+        },
+    ))
+}
+
+/// Whether `token` could be one we issued (non-empty, not absurdly long);
+/// anything else is simply an invalid token.
+fn plausible_token(token: &str) -> bool {
+    !token.is_empty() && token.len() <= MAX_TOKEN_CHARS
+}
+
 /// A body that must be `{}` or absent.
 fn empty_body(body: &[u8]) -> Result<(), ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
@@ -395,10 +419,10 @@ impl<S: Sql, C: Clock, R: Rng> Auth<'_, S, C, R> {
     async fn login_mfa(&self, body: &[u8]) -> Answer {
         self.limit(limits::MFA_PER_IP).await?;
         let input: MfaLoginInput = parse_json(body)?;
-        let mut v = Validator::new();
-        v.text_len("mfaToken", &input.mfa_token, 1, MAX_TOKEN_CHARS);
-        v.text_len("code", &input.code, 1, MAX_CODE_CHARS);
-        v.finish()?;
+        let code = parse_code(&input.code, true)?;
+        if !plausible_token(&input.mfa_token) {
+            return Err(token_invalid());
+        }
         let now = self.now();
         let Some(user_id) = mfa::claim_challenge(&self.db, &input.mfa_token, now).await? else {
             return Err(token_invalid());
@@ -407,10 +431,7 @@ impl<S: Sql, C: Clock, R: Rng> Auth<'_, S, C, R> {
             return Err(token_invalid());
         };
         self.limit_user(limits::MFA_PER_USER, &user.id).await?;
-        let accepted = match Code::parse(&input.code, true) {
-            Some(code) => mfa::check_and_spend(&self.db, self.secrets, &user, &code, now).await?,
-            None => None,
-        };
+        let accepted = mfa::check_and_spend(&self.db, self.secrets, &user, &code, now).await?;
         let Some(recovery) = accepted else {
             self.record(
                 &Event::new("mfa.failure", Some(&user.id)).detail(json!({ "during": "login" })),
@@ -435,9 +456,9 @@ impl<S: Sql, C: Clock, R: Rng> Auth<'_, S, C, R> {
     async fn refresh(&self, body: &[u8]) -> Answer {
         self.limit(limits::REFRESH_PER_IP).await?;
         let input: RefreshInput = parse_json(body)?;
-        let mut v = Validator::new();
-        v.text_len("refreshToken", &input.refresh_token, 1, MAX_TOKEN_CHARS);
-        v.finish()?;
+        if !plausible_token(&input.refresh_token) {
+            return Err(token_invalid());
+        }
         match sessions::refresh(&self.db, self.rng, self.now(), &input.refresh_token).await? {
             Refresh::Rotated {
                 session_id,
@@ -571,12 +592,9 @@ impl<S: Sql, C: Clock, R: Rng> Auth<'_, S, C, R> {
         ))
     }
 
-    fn code_input(body: &[u8]) -> Result<String, ApiError> {
+    fn code_input(body: &[u8], allow_recovery: bool) -> Result<Code, ApiError> {
         let input: CodeInput = parse_json(body)?;
-        let mut v = Validator::new();
-        v.text_len("code", &input.code, 1, MAX_CODE_CHARS);
-        v.finish()?;
-        Ok(input.code)
+        parse_code(&input.code, allow_recovery)
     }
 
     async fn mfa_failure(&self, user_id: &str, during: &str) -> Fault {
@@ -592,7 +610,7 @@ impl<S: Sql, C: Clock, R: Rng> Auth<'_, S, C, R> {
     async fn totp_enable(&self, input: Input<'_>) -> Answer {
         let (_, user) = self.caller_user(input).await?;
         self.limit(limits::MFA_PER_IP).await?;
-        let code = Self::code_input(input.body)?;
+        let code = Self::code_input(input.body, false)?;
         if user.mfa_enabled() {
             return Err(conflict("TOTP is already enabled"));
         }
@@ -604,9 +622,9 @@ impl<S: Sql, C: Clock, R: Rng> Auth<'_, S, C, R> {
             return Err(conflict("Set up TOTP first"));
         };
         let last = user.mfa_last_step.and_then(|s| u64::try_from(s).ok());
-        let step = match Code::parse(&code, false) {
-            Some(Code::Totp(digits)) => totp::verify(&pending, &digits, self.now() / 1000, last),
-            _ => None,
+        let step = match &code {
+            Code::Totp(digits) => totp::verify(&pending, digits, self.now() / 1000, last),
+            Code::Recovery(_) => None,
         };
         let Some(step) = step else {
             return Err(self.mfa_failure(&user.id, "enable").await);
@@ -647,17 +665,13 @@ impl<S: Sql, C: Clock, R: Rng> Auth<'_, S, C, R> {
     async fn totp_disable(&self, input: Input<'_>) -> Answer {
         let (claims, user) = self.caller_user(input).await?;
         self.limit(limits::MFA_PER_IP).await?;
-        let code = Self::code_input(input.body)?;
+        let code = Self::code_input(input.body, true)?;
         if !user.mfa_enabled() {
             return Err(conflict("TOTP is not enabled"));
         }
         self.limit_user(limits::MFA_PER_USER, &user.id).await?;
-        let accepted = match Code::parse(&code, true) {
-            Some(code) => {
-                mfa::check_and_spend(&self.db, self.secrets, &user, &code, self.now()).await?
-            }
-            None => None,
-        };
+        let accepted =
+            mfa::check_and_spend(&self.db, self.secrets, &user, &code, self.now()).await?;
         let Some(recovery) = accepted else {
             return Err(self.mfa_failure(&user.id, "disable").await);
         };
@@ -796,7 +810,7 @@ impl<S: Sql, C: Clock, R: Rng> Auth<'_, S, C, R> {
                     .db
                     .statement(&format!(
                         "SELECT {USER_COLUMNS} FROM users {filter} \
-                         ORDER BY created_at DESC, id DESC LIMIT ?3 OFFSET ?4"
+                         ORDER BY created_at DESC, rowid DESC LIMIT ?3 OFFSET ?4"
                     ))
                     .bind(q)
                     .bind(i64::from(paging.limit()))

@@ -1,13 +1,13 @@
 //! The one access-token guard every worker uses (issue 4). It holds public
 //! keys only: auth signs access tokens, everyone else verifies them here.
 //!
-//! An access token is an ES256 JWT (`jsonwebtoken`, RustCrypto backend) with a
-//! `kid` header and the claims of [`AccessClaims`]. [`Verifier::verify`]
-//! accepts exactly ES256 — `none`, HMAC (`HS256` signed with the public key),
-//! RSA and every other algorithm are refused before any key is touched — and
-//! answers `AUTH_TOKEN_INVALID` for anything malformed, forged, foreign
-//! (unknown `kid`, wrong `iss`/`aud`) or expired. Time is an argument, never
-//! read from a global clock.
+//! An access token is an ES256 JWT (`jsonwebtoken` with the ES256-only
+//! provider of [`es256`]) with a `kid` header and the claims of
+//! [`AccessClaims`]. [`Verifier::verify`] accepts exactly ES256 — `none`,
+//! HMAC (`HS256` signed with the public key), RSA and every other algorithm
+//! are refused before any key is touched — and answers `AUTH_TOKEN_INVALID`
+//! for anything malformed, forged, foreign (unknown `kid`, wrong `iss`/`aud`)
+//! or expired. Time is an argument, never read from a global clock.
 //!
 //! Clock skew: a token is accepted while `now < exp + LEEWAY_SECS` and while
 //! `iat <= now + LEEWAY_SECS`; [`LEEWAY_SECS`] is 5 s (Workers' clocks are
@@ -26,6 +26,7 @@
 //! session store that implements it belongs to the integration).
 #![forbid(unsafe_code)]
 
+pub mod es256;
 pub mod session;
 pub use session::SessionCheck;
 
@@ -245,6 +246,8 @@ impl Verifier {
         if keys.is_empty() {
             return Err(KeyError("no ES256 key"));
         }
+        // As early as possible (see `es256`); `verify` checks it again.
+        let _ = es256::install();
         Ok(Verifier { keys })
     }
 
@@ -273,6 +276,10 @@ impl Verifier {
             .find(|k| k.kid == kid)
             .ok_or_else(invalid)?;
 
+        // Our provider must be the one in force (see `es256`): fail closed.
+        if !es256::install() {
+            return Err(invalid());
+        }
         // Time and audience are checked below against the injected clock;
         // jsonwebtoken would read the system clock.
         let mut validation = Validation::new(Algorithm::ES256);

@@ -24,6 +24,9 @@ struct Key {
 
 impl Key {
     fn new(seed: u8) -> Key {
+        // These tests sign with `jsonwebtoken` directly, perhaps before any
+        // `Verifier` exists: install the provider (with signing) first.
+        assert!(sealpost_guard::es256::install_with_signing());
         let secret = p256::SecretKey::from_slice(&[seed; 32]).unwrap();
         let der = secret.to_pkcs8_der().unwrap().as_bytes().to_vec();
         let point = secret
