@@ -16,6 +16,8 @@
 //! failed to start is retried).
 #![forbid(unsafe_code)]
 
+pub mod auth;
+
 use std::collections::HashMap;
 use std::fmt;
 use std::fs;
@@ -401,6 +403,14 @@ impl Stack {
             ),
             (
                 "JWT_SIGNING_KEY".into(),
+                sealpost_seal::b64(&random_bytes(32)),
+            ),
+            (
+                "AUTH_DATA_KEY".into(),
+                sealpost_seal::b64(&random_bytes(32)),
+            ),
+            (
+                "PASSWORD_PEPPER".into(),
                 sealpost_seal::b64(&random_bytes(32)),
             ),
         ];

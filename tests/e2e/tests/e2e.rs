@@ -11,6 +11,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use libtest_mimic::{Arguments, Trial};
 use sealpost_e2e::{ALLOWED_ORIGIN, Reply, Stack, Value, json, repo_root, unique_ip, unix_now};
 
+#[path = "scenarios/auth.rs"]
+mod auth;
+#[path = "scenarios/content.rs"]
+mod content;
 #[path = "scenarios/seal.rs"]
 mod seal;
 
@@ -101,18 +105,38 @@ fn main() -> ExitCode {
     // Scenarios mostly wait on the network: run a few at once by default.
     args.test_threads.get_or_insert(4);
 
-    let all: Vec<(&str, Scenario)> = SCENARIOS.iter().chain(seal::SCENARIOS).copied().collect();
-    let stack = (!args.list && all.iter().any(|(name, _)| selected(&args, name)))
-        .then(|| Arc::new(Stack::start()));
+    // Domain scenarios carry their kind (`[auth] name`, `[content] name`),
+    // so that `-- auth` or `-- content` selects them all.
+    let all: Vec<(&str, &str, Scenario)> = SCENARIOS
+        .iter()
+        .chain(seal::SCENARIOS)
+        .map(|&(name, scenario)| ("", name, scenario))
+        .chain(
+            auth::SCENARIOS
+                .iter()
+                .map(|&(name, scenario)| ("auth", name, scenario)),
+        )
+        .chain(
+            content::SCENARIOS
+                .iter()
+                .map(|&(name, scenario)| ("content", name, scenario)),
+        )
+        .collect();
+    let stack = (!args.list
+        && all
+            .iter()
+            .any(|(kind, name, _)| selected(&args, kind, name)))
+    .then(|| Arc::new(Stack::start()));
     let trials = all
         .iter()
-        .map(|&(name, scenario)| {
+        .map(|&(kind, name, scenario)| {
             let stack = stack.clone();
             Trial::test(name, move || {
                 let stack = stack.ok_or("the stack was not started")?;
                 scenario(&stack);
                 Ok(())
             })
+            .with_kind(kind)
         })
         .collect();
     let started = Instant::now();
@@ -127,13 +151,19 @@ fn main() -> ExitCode {
     conclusion.exit_code()
 }
 
-/// Whether libtest-mimic will run trial `name` (its filter rules).
-fn selected(args: &Arguments, name: &str) -> bool {
+/// Whether libtest-mimic will run trial `name` of `kind` (its filter rules:
+/// a substring of `[kind] name`, or with `--exact` the name or `[kind] name`).
+fn selected(args: &Arguments, kind: &str, name: &str) -> bool {
+    let full = if kind.is_empty() {
+        name.to_owned()
+    } else {
+        format!("[{kind}] {name}")
+    };
     let matches = |pattern: &str| {
         if args.exact {
-            name == pattern
+            name == pattern || full == pattern
         } else {
-            name.contains(pattern)
+            full.contains(pattern)
         }
     };
     !args.ignored
@@ -148,6 +178,18 @@ const DOMAIN_WORKERS: [&str; 4] = ["auth", "content", "comments", "campaigns"];
 #[track_caller]
 fn assert_not_implemented(reply: &Reply) {
     reply.assert_error(501, "NOT_IMPLEMENTED");
+}
+
+/// `GET /posts` answered by the content worker: the offset-list envelope.
+#[track_caller]
+fn assert_post_list(reply: &Reply) {
+    assert_eq!(reply.status, 200, "{reply}");
+    let body = reply.json();
+    assert_eq!(body["success"], true, "{reply}");
+    assert!(
+        body["data"].is_array() && body["pagination"].is_object(),
+        "{reply}"
+    );
 }
 
 /// `value` at JSON pointer `path`, or a panic naming it.
@@ -239,7 +281,7 @@ fn every_response_carries_a_distinct_request_id_and_the_security_headers(stack: 
         ("404", stack.get("/nope")),
         ("405", stack.request("DELETE", "/health").send()),
         ("200", stack.get("/health")),
-        ("501", stack.get("/auth/me")),
+        ("401", stack.get("/auth/me")),
         (
             "413",
             stack
@@ -340,14 +382,16 @@ fn a_wrong_method_is_405_with_the_allowed_methods(stack: &Stack) {
 }
 
 fn each_domain_worker_is_reached_through_the_gateway(stack: &Stack) {
-    // One catalogue route per worker; none is implemented yet, so the worker
-    // itself answers 501 (the gateway never does).
-    for path in [
-        "/auth/me",
-        "/posts",
-        "/posts/abc/comments",
-        "/admin/subscribers",
-    ] {
+    // One catalogue route per worker. Auth has landed: its worker asks for a
+    // token; content lists posts. The others are not implemented yet, so the
+    // worker itself answers 501 (the gateway never does).
+    let me = stack.get("/auth/me");
+    me.assert_error(401, "AUTH_REQUIRED");
+    assert!(me.header("x-request-id").is_some(), "{me}");
+    let posts = stack.get("/posts");
+    assert_post_list(&posts);
+    assert!(posts.header("x-request-id").is_some(), "{posts}");
+    for path in ["/posts/abc/comments", "/admin/subscribers"] {
         let reply = stack.get(path);
         assert_not_implemented(&reply);
         assert!(reply.header("x-request-id").is_some(), "{path}: {reply}");
@@ -561,7 +605,7 @@ fn responses_carry_cors_headers_only_for_allowed_origins(stack: &Stack) {
         .request("GET", "/posts")
         .header("Origin", ALLOWED_ORIGIN)
         .send();
-    assert_not_implemented(&allowed);
+    assert_post_list(&allowed);
     assert_eq!(
         allowed.header("access-control-allow-origin"),
         Some(ALLOWED_ORIGIN),
@@ -588,7 +632,7 @@ fn responses_carry_cors_headers_only_for_allowed_origins(stack: &Stack) {
             .request("GET", "/posts")
             .header("Origin", origin)
             .send();
-        assert_not_implemented(&reply);
+        assert_post_list(&reply);
         assert_eq!(
             reply.header("access-control-allow-origin"),
             None,
@@ -609,12 +653,12 @@ fn an_unknown_host_is_404_site_not_found_and_localhost_is_served(stack: &Stack) 
         .request("GET", "/posts")
         .header("Host", &format!("localhost:{}", stack.port()))
         .send();
-    assert_not_implemented(&local);
+    assert_post_list(&local);
     let bare = stack
         .request("GET", "/posts")
         .header("Host", "localhost")
         .send();
-    assert_not_implemented(&bare);
+    assert_post_list(&bare);
     // /health is the gateway's own: no site needed.
     let health = stack
         .request("GET", "/health")
@@ -639,7 +683,9 @@ fn a_site_added_with_scripts_site_is_served_on_its_host(stack: &Stack) {
         String::from_utf8_lossy(&out.stderr)
     );
     let reply = stack.request("GET", "/posts").header("Host", &host).send();
-    assert_not_implemented(&reply);
+    assert_post_list(&reply);
+    // A new site starts empty: no post of another site shows through.
+    assert_eq!(reply.json()["pagination"]["totalItems"], 0, "{reply}");
     // A host already serving one site cannot be given to another.
     let taken = add("other");
     assert!(!taken.status.success(), "a taken host must be refused");

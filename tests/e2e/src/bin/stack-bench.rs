@@ -20,6 +20,12 @@ use rand_core::OsRng;
 use sealpost_seal::{KeyConfig, ResponseOpener, seal_request};
 use serde_json::{Value, json};
 
+/// One line of the report on stdout.
+fn out(line: &str) {
+    std::io::Write::write_all(&mut std::io::stdout(), format!("{line}\n").as_bytes())
+        .expect("stdout");
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i.min(sorted.len() - 1)]
@@ -127,12 +133,12 @@ fn seal_cost(base: &str, n: usize) {
         percentile(&plain, 0.5),
         percentile(&plain, 0.99),
     );
-    println!(
+    out(&format!(
         "| sealed POST {path} without bearer (open + D1 nonce + sealed 401), n={n} | {s50:.1} | {s99:.1} |\n\
          | plaintext POST {path} (refused SEAL_REQUIRED), n={n} | {p50:.1} | {p99:.1} |\n\
          | difference of medians: the sealing layer's server cost | {:.1} | |",
         s50 - p50
-    );
+    ));
 }
 
 /// Clock ticks per second of /proc/<pid>/stat (USER_HZ; 100 on Linux).
@@ -181,7 +187,10 @@ fn runtimes_of(port: u16) -> Vec<u32> {
             comm.trim() == "workerd" && parent.is_some_and(|p| wrangler.contains(&p))
         })
         .collect();
-    assert!(!children.is_empty(), "no workerd under the wrangler dev on port {port}");
+    assert!(
+        !children.is_empty(),
+        "no workerd under the wrangler dev on port {port}"
+    );
     children
 }
 
@@ -297,13 +306,13 @@ fn auth_cpu(base: &str, run_dir: &str, n: usize) {
         },
     );
     for m in [signup, login, refresh, baseline] {
-        println!(
+        out(&format!(
             "| {} | {n} | {:.1} | {:.1} | {:.1} |",
             m.label,
             percentile(&m.wall, 0.5),
             percentile(&m.wall, 0.99),
             m.cpu_ms
-        );
+        ));
     }
 }
 

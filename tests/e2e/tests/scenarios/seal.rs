@@ -66,9 +66,10 @@ pub const SCENARIOS: &[(&str, Scenario)] = &[
     ),
 ];
 
-/// Login answers 501 until the auth issue lands; the clients below still
-/// check that the answer is sealed for them and opens.
-const LOGIN_STATUS_NOW: &str = "501";
+/// What the clients below expect from a sealed login of an unknown account
+/// (they check that the answer is sealed for them and opens): 401
+/// `AUTH_INVALID_CREDENTIALS`, their own default, stated here.
+const LOGIN_STATUS_NOW: &str = "401";
 
 /// Runs an external client against the stack; fails with its output.
 fn run_client(mut cmd: std::process::Command, what: &str) {
@@ -120,13 +121,14 @@ fn auth_keys_publishes_the_seal_key_configuration(stack: &Stack) {
 }
 
 fn a_sealed_request_is_answered_sealed_even_when_the_answer_is_an_error(stack: &Stack) {
+    // An unknown account: the answer is an error, and sealed all the same.
+    let email = format!("reader-{}@e2e.test", sealpost_e2e::random_hex(4));
     let (reply, opener) = sealed::post(
         stack,
         LOGIN,
-        &json!({"email": "reader@e2e.test", "password": "correct horse"}),
+        &json!({"email": email, "password": "correct horse"}),
     );
-    // Login itself lands with the auth issue; the sealed layer answers for it now.
-    assert_eq!(reply.status, 501, "{reply}");
+    assert_eq!(reply.status, 401, "{reply}");
     let outer = reply.json();
     assert_eq!(
         outer["success"], false,
@@ -137,11 +139,11 @@ fn a_sealed_request_is_answered_sealed_even_when_the_answer_is_an_error(stack: &
         "{outer}"
     );
     assert!(
-        !reply.text().contains("NOT_IMPLEMENTED"),
+        !reply.text().contains("AUTH_INVALID_CREDENTIALS"),
         "the inner answer is not readable on the wire"
     );
     let inner = sealed::open(&opener, &reply);
-    assert_eq!(inner["error"]["code"], "NOT_IMPLEMENTED");
+    assert_eq!(inner["error"]["code"], "AUTH_INVALID_CREDENTIALS");
     assert!(reply.header("x-request-id").is_some());
 }
 
@@ -262,18 +264,25 @@ fn a_tampered_ciphertext_is_seal_invalid(stack: &Stack) {
         .json(&genuine)
         .send()
         .assert_error(400, "SEAL_INVALID");
-    // Failed opens record no nonce: the genuine request still goes through.
+    // Failed opens record no nonce: the genuine request still goes through
+    // (and reaches login, which refuses its empty body).
     let reply = stack.request("POST", LOGIN).json(&genuine).send();
+    assert_eq!(reply.status, 400, "{reply}");
     assert_eq!(
         sealed::open(&opener, &reply)["error"]["code"],
-        "NOT_IMPLEMENTED"
+        "VALIDATION_FAILED"
     );
 }
 
 fn a_replayed_request_is_409_seal_replay(stack: &Stack) {
     let (env, opener) = envelope(&first_key(stack), LOGIN, &json!({}), now());
     let first = stack.request("POST", LOGIN).json(&env).send();
-    assert_eq!(first.status, 501, "{first}");
+    // It opened and reached login, which refuses its empty body.
+    assert_eq!(first.status, 400, "{first}");
+    assert_eq!(
+        sealed::open(&opener, &first)["error"]["code"],
+        "VALIDATION_FAILED"
+    );
     let again = stack.request("POST", LOGIN).json(&env).send();
     assert_eq!(again.status, 409, "{again}");
     assert_eq!(
