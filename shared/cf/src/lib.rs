@@ -5,6 +5,7 @@
 //! every domain worker uses to answer requests (`domain::serve`).
 #![forbid(unsafe_code)]
 
+pub mod auth;
 pub mod d1;
 pub mod domain;
 pub mod http;
