@@ -1,6 +1,17 @@
 //! The SQL port over D1. D1 semantics kept visible: at most 100 bound
 //! parameters per statement (checked before sending), and `batch` is one
 //! transaction.
+//!
+//! `SQLITE_BUSY` ("database is locked") means the statement never ran — the
+//! write lock was held elsewhere — so every call is retried on it, a few
+//! times with exponential backoff (5 ms doubling, ≈ 0.3 s in all). On the
+//! local runtime each worker's workerd opens the one shared SQLite file, so
+//! concurrent writers from different workers meet this routinely; D1 in
+//! production serialises writers itself and rarely answers it. Other errors
+//! (which may come after the statement ran) are never retried here.
+use std::future::Future;
+use std::time::Duration;
+
 use sealpost_ports::{ExecResult, PortError, Row, Sql, SqlValue, Statement};
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, D1Result};
@@ -61,8 +72,35 @@ fn exec_result(result: &D1Result) -> Result<ExecResult, PortError> {
     })
 }
 
-impl Sql for D1Sql {
-    async fn query(&self, stmt: &Statement) -> Result<Vec<Row>, PortError> {
+/// Retries of a call answered `SQLITE_BUSY`.
+const BUSY_RETRIES: u32 = 6;
+const BUSY_FIRST_DELAY_MS: u64 = 5;
+
+fn is_busy(err: &PortError) -> bool {
+    matches!(err, PortError::Sql(m) if m.contains("SQLITE_BUSY") || m.contains("database is locked"))
+}
+
+async fn retry_busy<T, F, Fut>(mut call: F) -> Result<T, PortError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, PortError>>,
+{
+    let mut delay = BUSY_FIRST_DELAY_MS;
+    let mut attempt = 0;
+    loop {
+        match call().await {
+            Err(e) if is_busy(&e) && attempt < BUSY_RETRIES => {
+                worker::Delay::from(Duration::from_millis(delay)).await;
+                delay *= 2;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+impl D1Sql {
+    async fn query_once(&self, stmt: &Statement) -> Result<Vec<Row>, PortError> {
         let result = self.prepare(stmt)?.all().await.map_err(d1_error)?;
         if let Some(error) = result.error() {
             return Err(PortError::Sql(error));
@@ -72,20 +110,34 @@ impl Sql for D1Sql {
             .map_err(|e| PortError::Decode(e.to_string()))
     }
 
-    async fn execute(&self, stmt: &Statement) -> Result<ExecResult, PortError> {
+    async fn execute_once(&self, stmt: &Statement) -> Result<ExecResult, PortError> {
         let result = self.prepare(stmt)?.run().await.map_err(d1_error)?;
         exec_result(&result)
     }
 
-    async fn batch(&self, stmts: &[Statement]) -> Result<Vec<ExecResult>, PortError> {
-        if stmts.is_empty() {
-            return Ok(Vec::new());
-        }
+    async fn batch_once(&self, stmts: &[Statement]) -> Result<Vec<ExecResult>, PortError> {
         let prepared = stmts
             .iter()
             .map(|s| self.prepare(s))
             .collect::<Result<Vec<_>, _>>()?;
         let results = self.0.batch(prepared).await.map_err(d1_error)?;
         results.iter().map(exec_result).collect()
+    }
+}
+
+impl Sql for D1Sql {
+    async fn query(&self, stmt: &Statement) -> Result<Vec<Row>, PortError> {
+        retry_busy(|| self.query_once(stmt)).await
+    }
+
+    async fn execute(&self, stmt: &Statement) -> Result<ExecResult, PortError> {
+        retry_busy(|| self.execute_once(stmt)).await
+    }
+
+    async fn batch(&self, stmts: &[Statement]) -> Result<Vec<ExecResult>, PortError> {
+        if stmts.is_empty() {
+            return Ok(Vec::new());
+        }
+        retry_busy(|| self.batch_once(stmts)).await
     }
 }

@@ -11,9 +11,10 @@
 //! with SIGTERM (it stops the workers); a watchdog shell stops it too should
 //! the test process die without stopping the stack (SIGKILL, Ctrl-C).
 //!
-//! Knobs (environment): `SEALPOST_E2E_START_TIMEOUT` (seconds, default 240)
-//! and `SEALPOST_E2E_START_ATTEMPTS` (default 2; only a worker runtime that
-//! failed to start is retried).
+//! Knobs (environment): `SEALPOST_E2E_START_TIMEOUT` (seconds, default 240),
+//! `SEALPOST_E2E_START_ATTEMPTS` (default 2; only a worker runtime that
+//! failed to start is retried) and `SEALPOST_E2E_KEEP_LOGS` (a directory
+//! that receives the worker logs when the stack stops).
 #![forbid(unsafe_code)]
 
 pub mod auth;
@@ -768,6 +769,25 @@ impl Stack {
         groups.push(pgid);
         drop(served);
         self.reap(&groups);
+        self.keep_logs();
+    }
+
+    /// With `SEALPOST_E2E_KEEP_LOGS=DIR`, copies every worker log there
+    /// before the stack's directory goes (for post-mortems of failed runs).
+    fn keep_logs(&self) {
+        let Some(dest) = std::env::var_os("SEALPOST_E2E_KEEP_LOGS") else {
+            return;
+        };
+        let dest = PathBuf::from(dest);
+        if fs::create_dir_all(&dest).is_err() {
+            return;
+        }
+        for entry in fs::read_dir(self.run_dir()).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|x| x == "log") {
+                let _ = fs::copy(&path, dest.join(entry.file_name()));
+            }
+        }
     }
 
     /// Remembers the process groups of the running workers (each `wrangler
