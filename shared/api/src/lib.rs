@@ -11,6 +11,7 @@
 
 pub mod body;
 pub mod error;
+pub mod fault;
 pub mod health;
 pub mod method;
 pub mod query;
@@ -19,6 +20,7 @@ pub mod routes;
 pub mod validate;
 
 pub use error::{ApiError, ErrorCode, FieldError};
+pub use fault::Fault;
 pub use health::{HealthReport, Indicator};
 pub use method::Method;
 pub use query::{KeysetPaging, OffsetPaging, PageInfo, Query};

@@ -26,25 +26,7 @@ use crate::sessions::{self, Refresh};
 use crate::tokens::{self, AMR_OTP, AMR_PWD};
 use crate::totp;
 
-/// Why a route did not answer normally: an answer for the client, or a
-/// platform failure (logged by the worker, answered `INTERNAL`).
-#[derive(Debug)]
-pub enum Fault {
-    Api(ApiError),
-    Port(PortError),
-}
-
-impl From<ApiError> for Fault {
-    fn from(e: ApiError) -> Self {
-        Fault::Api(e)
-    }
-}
-
-impl From<PortError> for Fault {
-    fn from(e: PortError) -> Self {
-        Fault::Port(e)
-    }
-}
+pub use sealpost_api::Fault;
 
 type Answer = Result<ApiResponse, Fault>;
 

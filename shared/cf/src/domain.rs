@@ -46,6 +46,15 @@ impl From<PortError> for Failure {
     }
 }
 
+impl From<sealpost_api::Fault> for Failure {
+    fn from(f: sealpost_api::Fault) -> Self {
+        match f {
+            sealpost_api::Fault::Api(e) => Failure::Api(e),
+            sealpost_api::Fault::Port(e) => Failure::Internal(e.to_string()),
+        }
+    }
+}
+
 impl From<worker::Error> for Failure {
     fn from(e: worker::Error) -> Self {
         Failure::Internal(e.to_string())

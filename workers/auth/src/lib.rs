@@ -12,7 +12,7 @@ use sealpost_api::{ApiError, ApiResponse};
 use sealpost_auth_core::audit::Origin;
 use sealpost_auth_core::password::PasswordPolicy;
 use sealpost_auth_core::secrets::AuthSecrets;
-use sealpost_auth_core::service::{Auth, Fault, Input};
+use sealpost_auth_core::service::{Auth, Input};
 use sealpost_auth_core::{KeyCache, KeyPolicy, SealContext, WrapKey, keys, replay, tokens};
 use sealpost_auth_core::{limits, seal_layer, sessions};
 use sealpost_cf::domain::{self, DomainRequest, Failure, Outcome};
@@ -150,7 +150,7 @@ async fn handle(mut r: DomainRequest, env: &Env) -> Outcome {
         return auth
             .handle(input(r, authorization, &body))
             .await
-            .map_err(failure);
+            .map_err(Failure::from);
     }
     let ctx = p.context();
     let (method, path) = (r.route.method.as_str(), r.route.pattern);
@@ -166,7 +166,7 @@ async fn handle(mut r: DomainRequest, env: &Env) -> Outcome {
                 // Sealed answers carry internal failures sealed, like any other.
                 match auth.handle(input(r, authorization, &plaintext)).await {
                     Ok(resp) => resp,
-                    Err(fault) => match failure(fault) {
+                    Err(fault) => match Failure::from(fault) {
                         Failure::Api(e) => e.into_response(),
                         Failure::Internal(cause) => {
                             log::internal_failure(SERVICE.as_str(), request_id, path, cause);
@@ -190,13 +190,6 @@ fn input<'r>(r: &'r DomainRequest, authorization: Option<&'r str>, body: &'r [u8
         authorization,
         id: r.params.get("id"),
         query: &r.query,
-    }
-}
-
-fn failure(fault: Fault) -> Failure {
-    match fault {
-        Fault::Api(e) => Failure::Api(e),
-        Fault::Port(e) => Failure::Internal(e.to_string()),
     }
 }
 
