@@ -2,7 +2,7 @@
 //! what `sealpost-admin` writes, rehash detection, the pepper (and its
 //! `keyid`), the dummy verification, and the new-password rules. Most cases
 //! use a cheap policy: debug builds run Argon2 at 19 MiB slowly.
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use sealpost_auth_core::password::{
     self, DUMMY_HASH, HashError, MAX_CHARS, MIN_CHARS, PasswordPolicy, Pepper, Verified,
@@ -195,41 +195,6 @@ fn the_dummy_hash_is_a_real_phc_string_at_the_default_policy() {
     assert_eq!(parsed.hash.unwrap().len(), 32);
     // Its password was random and discarded.
     assert!(!password::verify("password", DUMMY_HASH, None).ok);
-}
-
-fn time(f: impl Fn()) -> Duration {
-    (0..2)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed()
-        })
-        .min()
-        .unwrap()
-}
-
-#[test]
-fn an_unknown_email_and_a_garbage_hash_cost_about_as_much_as_a_wrong_password() {
-    let rng = SeededRng::new(6);
-    let policy = PasswordPolicy {
-        m_cost_kib: 4096,
-        ..CHEAP
-    };
-    let phc = policy.hash("the real one", None, &rng).unwrap();
-    let real = time(|| assert!(!policy.verify("wrong guess", phc.as_str(), None).ok));
-    let dummy = time(|| policy.verify_dummy("wrong guess", None));
-    let garbage = time(|| assert!(!policy.verify("wrong guess", "garbage", None).ok));
-    let peppered_dummy = time(|| policy.verify_dummy("wrong guess", Some(&pepper(2))));
-    for (name, d) in [
-        ("dummy", dummy),
-        ("garbage", garbage),
-        ("peppered dummy", peppered_dummy),
-    ] {
-        assert!(
-            d * 3 >= real && d <= real * 3,
-            "{name} took {d:?}, a real verification {real:?}"
-        );
-    }
 }
 
 #[test]

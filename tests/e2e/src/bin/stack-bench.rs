@@ -6,7 +6,8 @@
 //!   recorded in D1, refused `AUTH_REQUIRED` before any database work, the
 //!   answer sealed) against N plaintext ones (refused `SEAL_REQUIRED` before
 //!   any crypto); the difference of medians is open + replay check + sealing.
-//! - `stack-bench auth BASE_URL RUN_DIR [N=20]`: CPU per signup, login and
+//! - `stack-bench auth BASE_URL RUN_DIR [N=20]`: CPU per signup, login (also
+//!   for an unknown e-mail and a wrong password: the same Argon2id work) and
 //!   refresh. The auth worker's `workerd` processes are found under `/proc`
 //!   (children of the `wrangler dev` on `AUTH_PORT` of `$RUN_DIR/ports.env`);
 //!   their user + system CPU time is read before and after N sequential requests.
@@ -276,6 +277,38 @@ fn auth_cpu(base: &str, run_dir: &str, n: usize) {
             ms
         },
     );
+    // Equal work for an unknown address (a dummy Argon2id verification):
+    // compare with the login row above.
+    let unknown = measure(
+        pid,
+        "POST /auth/login, unknown e-mail (dummy Argon2id verify)",
+        n,
+        |i| {
+            let email = format!("nobody{i}-{run}@bench.test");
+            let (status, body, ms) = client.sealed(
+                "/auth/login",
+                &ip(i, 249),
+                &json!({"email": email, "password": password}),
+            );
+            assert_eq!(status, 401, "unknown login: {body}");
+            ms
+        },
+    );
+    let wrong = measure(
+        pid,
+        "POST /auth/login, wrong password (Argon2id verify)",
+        n,
+        |i| {
+            let email = format!("b{i}-{run}@bench.test");
+            let (status, body, ms) = client.sealed(
+                "/auth/login",
+                &ip(i, 248),
+                &json!({"email": email, "password": "not the password at all"}),
+            );
+            assert_eq!(status, 401, "wrong password: {body}");
+            ms
+        },
+    );
     let mut tokens = refresh_tokens;
     let refresh = measure(
         pid,
@@ -305,7 +338,7 @@ fn auth_cpu(base: &str, run_dir: &str, n: usize) {
             ms
         },
     );
-    for m in [signup, login, refresh, baseline] {
+    for m in [signup, login, unknown, wrong, refresh, baseline] {
         out(&format!(
             "| {} | {n} | {:.1} | {:.1} | {:.1} |",
             m.label,
