@@ -1,11 +1,13 @@
 //! The content worker's domain logic (issue 5), free of the Workers
 //! platform: bilingual posts ([`model`]), safe Markdown ([`markdown`]), the
-//! routes ([`service`]), scheduled publishing ([`publish`]) and the caching
-//! of public reads ([`cache`]). Storage: migrations/0005_content.sql;
-//! decisions: docs/adr/0011.
+//! routes ([`service`]), ratings, read counts and activity
+//! ([`engagement`]), scheduled publishing ([`publish`]) and the caching of
+//! public reads ([`cache`]). Storage: migrations/0005_content.sql and
+//! 0006_engagement.sql; decisions: docs/adr/0011.
 #![forbid(unsafe_code)]
 
 pub mod cache;
+pub mod engagement;
 pub mod markdown;
 pub mod model;
 pub mod publish;

@@ -368,9 +368,17 @@ pub struct PublicItem {
     pub views: u64,
 }
 
-/// `rating` until ratings land (issue 5, next slice).
-pub fn no_rating() -> Value {
-    json!({"average": null, "count": 0})
+/// `rating`: `{average, count}`, the average to one decimal (`null` with
+/// no rating).
+pub fn rating(sum: i64, count: i64) -> Value {
+    if count <= 0 {
+        return json!({"average": null, "count": 0});
+    }
+    // Integer rounding (half up) of sum/count to tenths: exact, no float drift.
+    let tenths = (sum * 20 + count) / (count * 2);
+    #[allow(clippy::cast_precision_loss)]
+    let average = tenths as f64 / 10.0;
+    json!({"average": average, "count": count})
 }
 
 /// `publishedAt` as RFC 3339.

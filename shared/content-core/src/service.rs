@@ -7,8 +7,12 @@ use sealpost_api::body::parse_json;
 use sealpost_api::query::{OffsetPaging, Query};
 use sealpost_api::routes::RouteId;
 use sealpost_api::{ApiError, ApiResponse, ErrorCode, FieldError, PageInfo, Validator};
-use sealpost_guard::{AccessClaims, Role, SessionCheck, Verifier, bearer, require_staff};
-use sealpost_ports::{Clock, PortError, Rng, SiteDb, Sql, Statement, parse_rfc3339, rfc3339};
+use sealpost_guard::{
+    AccessClaims, Role, SessionCheck, Verifier, bearer, require_role, require_staff,
+};
+use sealpost_ports::{
+    Clock, PortError, RateLimiter, Rng, SiteDb, Sql, Statement, parse_rfc3339, rfc3339,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -18,27 +22,9 @@ use crate::model::{
     QUERY_MAX, ScheduleInput, Status, Translation, TranslationRow,
 };
 
-/// Why a route did not answer normally: an answer for the client, or a
-/// platform failure (logged by the worker, answered `INTERNAL`).
-#[derive(Debug)]
-pub enum Fault {
-    Api(ApiError),
-    Port(PortError),
-}
+pub use sealpost_api::Fault;
 
-impl From<ApiError> for Fault {
-    fn from(e: ApiError) -> Self {
-        Fault::Api(e)
-    }
-}
-
-impl From<PortError> for Fault {
-    fn from(e: PortError) -> Self {
-        Fault::Port(e)
-    }
-}
-
-type Answer = Result<ApiResponse, Fault>;
+pub(crate) type Answer = Result<ApiResponse, Fault>;
 
 /// One content request, after routing.
 #[derive(Debug, Clone, Copy)]
@@ -55,19 +41,26 @@ pub struct Input<'r> {
     pub query: &'r Query,
     /// The `If-None-Match` header.
     pub if_none_match: Option<&'r str>,
+    /// The client's IP (the views throttle's key); may be empty.
+    pub client_ip: &'r str,
 }
 
 /// The content service for one request.
-pub struct Content<'a, S: Sql, C: Clock, R: Rng> {
+pub struct Content<'a, S: Sql, C: Clock, R: Rng, L: RateLimiter> {
     pub db: SiteDb<'a, S>,
     pub clock: &'a C,
     pub rng: &'a R,
-    /// The access-token keys; needed only by the editor routes (the worker
-    /// fetches them from auth when a request carries a token).
+    /// The access-token keys; needed only by the editor and member routes
+    /// (the worker fetches them from auth when a request carries a token).
     pub verifier: Option<&'a Verifier>,
+    /// `VISITOR_KEY` (32 bytes), the key of the visitor-id hashes; needed
+    /// only by `POST /posts/{id}/views`.
+    pub visitor_key: Option<&'a [u8]>,
+    /// The per-IP throttle of `POST /posts/{id}/views`; none: unthrottled.
+    pub views_limiter: Option<&'a L>,
 }
 
-impl<S: Sql, C: Clock, R: Rng> std::fmt::Debug for Content<'_, S, C, R> {
+impl<S: Sql, C: Clock, R: Rng, L: RateLimiter> std::fmt::Debug for Content<'_, S, C, R, L> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Content")
             .field("site", self.db.site())
@@ -123,7 +116,7 @@ impl Action {
     }
 }
 
-fn not_found() -> Fault {
+pub(crate) fn not_found() -> Fault {
     ApiError::not_found().with_message("No such post").into()
 }
 
@@ -170,15 +163,15 @@ pub fn fts_query(q: &str) -> Option<String> {
 }
 
 #[derive(Deserialize)]
-struct Total {
+pub(crate) struct Total {
     total: i64,
 }
 
-fn total(t: Option<Total>) -> u64 {
+pub(crate) fn total(t: Option<Total>) -> u64 {
     t.map_or(0, |t| u64::try_from(t.total).unwrap_or(0))
 }
 
-fn offset(paging: &OffsetPaging) -> i64 {
+pub(crate) fn offset(paging: &OffsetPaging) -> i64 {
     i64::try_from(paging.offset()).unwrap_or(i64::MAX)
 }
 
@@ -197,6 +190,9 @@ struct PublicRow {
     author_id: String,
     author_name: Option<String>,
     tags: String,
+    rating_sum: i64,
+    rating_count: i64,
+    view_count: i64,
 }
 
 impl PublicRow {
@@ -213,14 +209,15 @@ impl PublicRow {
                 id: self.author_id.clone(),
                 display_name: self.author_name.clone().unwrap_or_default(),
             },
-            rating: model::no_rating(),
-            views: 0,
+            rating: model::rating(self.rating_sum, self.rating_count),
+            views: u64::try_from(self.view_count).unwrap_or(0),
         }
     }
 }
 
 const PUBLIC_COLUMNS: &str = "p.id, t.slug, t.lang, t.title, t.excerpt, p.published_at, \
      p.updated_at, p.author_id, u.display_name AS author_name, \
+     p.rating_sum, p.rating_count, p.view_count, \
      (SELECT json_group_array(tag) FROM (SELECT g.tag FROM post_tags g \
        WHERE g.post_id = p.id ORDER BY g.position)) AS tags";
 
@@ -233,7 +230,7 @@ pub fn post_url(slug: &str, lang: &str) -> String {
     format!("/posts/{slug}?lang={lang}")
 }
 
-impl<S: Sql, C: Clock, R: Rng> Content<'_, S, C, R> {
+impl<S: Sql, C: Clock, R: Rng, L: RateLimiter> Content<'_, S, C, R, L> {
     /// Serves `input`.
     pub async fn handle(&self, input: Input<'_>) -> Answer {
         match input.route {
@@ -246,20 +243,35 @@ impl<S: Sql, C: Clock, R: Rng> Content<'_, S, C, R> {
             RouteId::AdminPostSchedule => self.action(input, Action::Schedule).await,
             RouteId::AdminPostUnpublish => self.action(input, Action::Unpublish).await,
             RouteId::AdminPostDelete => self.action(input, Action::Delete).await,
-            RouteId::PostView | RouteId::PostRate | RouteId::MeActivity => {
-                Err(ApiError::new(ErrorCode::NotImplemented).into())
-            }
+            RouteId::PostView => self.view(input).await,
+            RouteId::PostRate => self.rate(input).await,
+            RouteId::MeActivity => self.activity(input).await,
             _ => Err(ApiError::not_found().into()),
         }
     }
 
-    fn now(&self) -> i64 {
+    pub(crate) fn now(&self) -> i64 {
         self.clock.now_ms()
     }
 
     /// The caller of an editor route: a live session (docs/adr/0009) with
     /// the editor role (or admin) and a second factor.
     async fn editor(&self, input: Input<'_>) -> Result<AccessClaims, Fault> {
+        let claims = self.caller(input).await?;
+        require_staff(&claims, Role::Editor)?;
+        Ok(claims)
+    }
+
+    /// The caller of a member route: a live session with any role (no
+    /// second factor needed).
+    pub(crate) async fn member(&self, input: Input<'_>) -> Result<AccessClaims, Fault> {
+        let claims = self.caller(input).await?;
+        require_role(&claims, Role::Member)?;
+        Ok(claims)
+    }
+
+    /// The bearer token's claims, its session still live.
+    pub(crate) async fn caller(&self, input: Input<'_>) -> Result<AccessClaims, Fault> {
         let token = bearer(input.authorization)?;
         let verifier = self
             .verifier
@@ -268,11 +280,9 @@ impl<S: Sql, C: Clock, R: Rng> Content<'_, S, C, R> {
             db: &self.db,
             now_ms: self.now(),
         };
-        let claims = verifier
+        Ok(verifier
             .verify_live(token, self.clock.now_secs(), &check)
-            .await?;
-        require_staff(&claims, Role::Editor)?;
-        Ok(claims)
+            .await?)
     }
 
     // ---- reading rows ----------------------------------------------------

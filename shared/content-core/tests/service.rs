@@ -10,7 +10,7 @@ use sealpost_content_core::publish::{self, Published};
 use sealpost_content_core::{Content, Fault, Input};
 use sealpost_guard::{Role, Verifier};
 use sealpost_ports::{Clock, SiteDb, SiteId, Sql, Statement, rfc3339};
-use sealpost_testkit::{ManualClock, SeededRng, SqliteDb, block_on};
+use sealpost_testkit::{ManualClock, MemRateLimiter, SeededRng, SqliteDb, block_on};
 use serde_json::{Value, json};
 
 const START_MS: i64 = 1_795_000_000_000;
@@ -123,6 +123,8 @@ impl World {
             clock: &self.clock,
             rng: &self.rng,
             verifier: Some(&self.verifier),
+            visitor_key: None,
+            views_limiter: None::<&MemRateLimiter>,
         };
         let body = match (r.raw, r.body) {
             (Some(raw), _) => raw.to_vec(),
@@ -139,6 +141,7 @@ impl World {
             slug: r.slug,
             query: &query,
             if_none_match: r.if_none_match,
+            client_ip: "",
         };
         let resp: ApiResponse = match block_on(content.handle(input)) {
             Ok(r) => r,
@@ -952,15 +955,6 @@ fn the_admin_list_filters_by_status_and_words_and_pages() {
 }
 
 #[test]
-fn ratings_views_and_activity_are_not_implemented_yet() {
-    let w = World::new();
-    for route in [RouteId::PostView, RouteId::PostRate, RouteId::MeActivity] {
-        let r = w.call(route, Req::default());
-        assert_eq!((r.status, r.code()), (501, "NOT_IMPLEMENTED"));
-    }
-}
-
-#[test]
 fn posts_of_another_site_are_invisible() {
     let w = World::new();
     let editor = w.editor();
@@ -974,6 +968,8 @@ fn posts_of_another_site_are_invisible() {
         clock: &w.clock,
         rng: &w.rng,
         verifier: None,
+        visitor_key: None,
+        views_limiter: None::<&MemRateLimiter>,
     };
     let query = Query::parse("lang=en");
     let input = Input {
@@ -984,6 +980,7 @@ fn posts_of_another_site_are_invisible() {
         slug: Some("mine"),
         query: &query,
         if_none_match: None,
+        client_ip: "",
     };
     match block_on(other.handle(input)) {
         Err(Fault::Api(e)) => assert_eq!(e.code.as_str(), "NOT_FOUND"),

@@ -410,6 +410,7 @@ impl Stack {
                 "AUTH_DATA_KEY".into(),
                 sealpost_seal::b64(&random_bytes(32)),
             ),
+            ("VISITOR_KEY".into(), sealpost_seal::b64(&random_bytes(32))),
             (
                 "PASSWORD_PEPPER".into(),
                 sealpost_seal::b64(&random_bytes(32)),

@@ -4,11 +4,13 @@
 //! logic lives in `sealpost-content-core`; this file wires it to D1, the
 //! clock, WebCrypto randomness and the access-token keys (fetched from auth
 //! through the `AUTH` service binding, `sealpost_cf::auth`).
-use sealpost_api::routes::Service;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sealpost_api::routes::{RouteId, Service};
 use sealpost_cf::domain::{self, DomainRequest, Failure, Outcome};
-use sealpost_cf::{CryptoRng, D1Sql, SystemClock, http, log};
+use sealpost_cf::{CryptoRng, D1Sql, SystemClock, WorkersRateLimiter, http, log};
 use sealpost_content_core::publish;
-use sealpost_content_core::service::{Content, Fault, Input};
+use sealpost_content_core::service::{Content, Input};
 use sealpost_ports::{Clock, SiteDb};
 use worker::{Context, Env, Request, Response, Result, event};
 
@@ -25,19 +27,33 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     .await
 }
 
-/// Dispatches a catalogue route of this worker. Ratings, views and
-/// activity answer 501 `NOT_IMPLEMENTED` until they land.
+/// The per-IP throttle of `POST /posts/{id}/views` (wrangler.toml).
+const VIEWS_LIMITER: &str = "VIEWS_LIMITER";
+
+/// Dispatches a catalogue route of this worker.
 async fn handle(mut r: DomainRequest, env: &Env) -> Outcome {
     let sql = D1Sql(env.d1(domain::DB_BINDING)?);
     let authorization = http::header(&r.req, "authorization");
     let if_none_match = http::header(&r.req, "if-none-match");
-    // Keys only for editor routes that carry a token: public reads never
-    // wait for (or depend on) auth.
+    let route = r.route.id;
+    let is_view = route == RouteId::PostView;
+    // Keys only for token-carrying requests off the public reads: those
+    // never wait for (or depend on) auth. A view's token is optional, so
+    // keys that cannot be had only mean the read is not attributed.
     let verifier = match authorization.as_deref() {
-        Some(a) if r.route.pattern.starts_with("/admin/") => {
-            Some(sealpost_cf::auth::verifier(env, &r.site, &r.request_id, Some(a)).await?)
+        Some(a) if !matches!(route, RouteId::PostsList | RouteId::PostGet) => {
+            match sealpost_cf::auth::verifier(env, &r.site, &r.request_id, Some(a)).await {
+                Ok(v) => Some(v),
+                Err(_) if is_view => None,
+                Err(e) => return Err(e),
+            }
         }
         _ => None,
+    };
+    let (visitor_key, limiter) = if is_view {
+        (Some(visitor_key(env)?), Some(rate_limiter(env)?))
+    } else {
+        (None, None)
     };
     let body = r.req.bytes().await?;
     let content = Content {
@@ -45,6 +61,8 @@ async fn handle(mut r: DomainRequest, env: &Env) -> Outcome {
         clock: &SystemClock,
         rng: &CryptoRng,
         verifier: verifier.as_deref(),
+        visitor_key: visitor_key.as_deref(),
+        views_limiter: limiter.as_ref(),
     };
     content
         .handle(Input {
@@ -55,12 +73,31 @@ async fn handle(mut r: DomainRequest, env: &Env) -> Outcome {
             slug: r.params.get("slug"),
             query: &r.query,
             if_none_match: if_none_match.as_deref(),
+            client_ip: &r.client_ip,
         })
         .await
-        .map_err(|fault| match fault {
-            Fault::Api(e) => Failure::Api(e),
-            Fault::Port(e) => Failure::Internal(e.to_string()),
+        .map_err(Failure::from)
+}
+
+/// `VISITOR_KEY`: 32 bytes, base64url (README, secrets).
+fn visitor_key(env: &Env) -> std::result::Result<Vec<u8>, Failure> {
+    let text = env
+        .secret("VISITOR_KEY")
+        .map(|s| s.to_string())
+        .unwrap_or_default();
+    URL_SAFE_NO_PAD
+        .decode(text.trim().trim_end_matches('='))
+        .ok()
+        .filter(|k| k.len() == 32)
+        .ok_or_else(|| {
+            Failure::Internal("VISITOR_KEY is missing or not 32 bytes of base64url".into())
         })
+}
+
+fn rate_limiter(env: &Env) -> std::result::Result<WorkersRateLimiter, Failure> {
+    env.rate_limiter(VIEWS_LIMITER)
+        .map(WorkersRateLimiter)
+        .map_err(|e| Failure::Internal(format!("{VIEWS_LIMITER}: {e}")))
 }
 
 #[event(scheduled)]
