@@ -50,8 +50,6 @@ pub struct Auth<'a, S: Sql, C: Clock, R: Rng> {
     pub rng: &'a R,
     pub secrets: &'a AuthSecrets,
     pub origin: Origin,
-    /// The client's address as the edge keyed it (IPv6 per /64).
-    pub client_ip: String,
     pub policy: PasswordPolicy,
 }
 

@@ -77,7 +77,6 @@ impl World {
             rng: &self.rng,
             secrets: &self.secrets,
             origin: Origin::new("req-1", self.secrets.ip_hash(&self.ip), "test-agent/1.0"),
-            client_ip: self.ip.clone(),
             // Cheap parameters: the flows, not the hash cost, are under test.
             policy: PasswordPolicy {
                 m_cost_kib: 64,

@@ -142,7 +142,6 @@ async fn handle(mut r: DomainRequest, env: &Env) -> Outcome {
         rng: &CryptoRng,
         secrets: &secrets,
         origin: Origin::new(&r.request_id, secrets.ip_hash(&r.client_ip), &user_agent),
-        client_ip: r.client_ip.clone(),
         policy: PasswordPolicy::default(),
     };
     let (r, authorization, auth) = (&r, authorization.as_deref(), &auth);
