@@ -11,6 +11,7 @@ pub mod domain;
 pub mod http;
 pub mod kv;
 pub mod log;
+pub mod page_cache;
 pub mod sys;
 
 pub use d1::D1Sql;

@@ -230,6 +230,24 @@ pub fn post_url(slug: &str, lang: &str) -> String {
     format!("/posts/{slug}?lang={lang}")
 }
 
+/// Every slug post `id` has now, in any language (the content worker purges
+/// its edge-cache entries of `GET /posts/{slug}` after a change, docs/adr/0011).
+pub async fn post_slugs<S: Sql>(db: &SiteDb<'_, S>, id: &str) -> Result<Vec<String>, PortError> {
+    #[derive(Deserialize)]
+    struct Row {
+        slug: String,
+    }
+    let rows: Vec<Row> = db
+        .query_as(
+            &db.statement(
+                "SELECT DISTINCT slug FROM post_translations WHERE site_id = ?1 AND post_id = ?2",
+            )
+            .bind(id),
+        )
+        .await?;
+    Ok(rows.into_iter().map(|r| r.slug).collect())
+}
+
 impl<S: Sql, C: Clock, R: Rng, L: RateLimiter> Content<'_, S, C, R, L> {
     /// Serves `input`.
     pub async fn handle(&self, input: Input<'_>) -> Answer {

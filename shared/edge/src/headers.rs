@@ -7,7 +7,7 @@ pub const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
 pub const HSTS: &str = "max-age=63072000; includeSubDomains";
 /// Response headers a browser on an allowed origin may read (`Date` lets a
 /// sealed client resync its clock after `SEAL_STALE`).
-pub const EXPOSED: &str = "X-Request-Id, Retry-After, Date";
+pub const EXPOSED: &str = "X-Request-Id, Retry-After, Date, ETag, X-Sealpost-Cache";
 
 fn set(headers: &mut Vec<(String, String)>, name: &str, value: &str) {
     headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));

@@ -51,6 +51,10 @@ pub const SCENARIOS: &[(&str, Scenario)] = &[
         "content_activity_shows_the_callers_rating_and_read",
         content_activity_shows_the_callers_rating_and_read,
     ),
+    (
+        "content_a_public_post_is_served_from_the_edge_cache_and_purged_on_change",
+        content_a_public_post_is_served_from_the_edge_cache_and_purged_on_change,
+    ),
 ];
 
 /// An editor: the session logged in with its password only (no second
@@ -677,4 +681,114 @@ fn content_activity_shows_the_callers_rating_and_read(stack: &Stack) {
         .unwrap_or_else(|| panic!("no read: {body:#}"));
     assert_eq!(read["postId"], json!(post_id));
     stack.get("/me/activity").assert_error(401, "AUTH_REQUIRED");
+}
+
+/// `GET path` until the edge cache answers (the copy is stored after the
+/// first answer went out, `ctx.waitUntil`); panics after ~5 s.
+#[track_caller]
+fn until_hit(stack: &Stack, path: &str) -> Reply {
+    for _ in 0..50 {
+        let r = stack.get(path);
+        assert_eq!(r.status, 200, "{r}");
+        if r.header("x-sealpost-cache") == Some("hit") {
+            return r;
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+    panic!("GET {path}: never an edge cache hit");
+}
+
+fn content_a_public_post_is_served_from_the_edge_cache_and_purged_on_change(stack: &Stack) {
+    let e = editor(stack);
+    let suffix = random_hex(4);
+    let id = id(&create(stack, &e, &suffix));
+    mutation(
+        &send(
+            stack,
+            "POST",
+            &format!("/admin/posts/{id}/publish"),
+            &e.otp.access,
+            None,
+        ),
+        200,
+    );
+    let path = format!("/posts/hello-{suffix}?lang=en");
+    let bare = format!("/posts/hello-{suffix}");
+    let first = stack.get(&path);
+    assert_eq!(first.status, 200, "{first}");
+    assert_eq!(first.header("x-sealpost-cache"), Some("miss"), "{first}");
+    let etag = first.header("etag").expect("ETag").to_owned();
+
+    // The second read comes from the cache: same body, same tag, same policy.
+    let hit = until_hit(stack, &path);
+    assert_eq!(hit.body, first.body);
+    assert_eq!(hit.header("etag"), Some(etag.as_str()), "{hit}");
+    assert_eq!(hit.header("cache-control"), first.header("cache-control"));
+    assert!(hit.header("x-request-id").is_some(), "{hit}");
+    // A hit still answers If-None-Match with 304.
+    let not_modified = stack
+        .request("GET", &path)
+        .header("If-None-Match", &etag)
+        .send();
+    assert_eq!(not_modified.status, 304, "{not_modified}");
+    assert_eq!(not_modified.header("etag"), Some(etag.as_str()));
+    assert_eq!(not_modified.header("x-sealpost-cache"), Some("hit"));
+    // Without `lang`: its own key.
+    assert_eq!(stack.get(&bare).header("x-sealpost-cache"), Some("miss"));
+    until_hit(stack, &bare);
+
+    // An edit purges: the next read is a miss with the new content.
+    let new_slug = format!("renamed-{suffix}");
+    mutation(
+        &send(
+            stack,
+            "PATCH",
+            &format!("/admin/posts/{id}"),
+            &e.otp.access,
+            Some(
+                &json!({"version": 2, "translations": {"en": {"title": format!("Cached {suffix}")}}}),
+            ),
+        ),
+        200,
+    );
+    for p in [&path, &bare] {
+        let fresh = stack.get(p);
+        assert_eq!(fresh.status, 200, "{fresh}");
+        assert_eq!(fresh.header("x-sealpost-cache"), Some("miss"), "{fresh}");
+        assert_eq!(
+            fresh.json()["data"]["title"],
+            json!(format!("Cached {suffix}"))
+        );
+        assert_ne!(fresh.header("etag"), Some(etag.as_str()));
+        until_hit(stack, p);
+    }
+
+    // A renamed slug: the old one's entries are gone too.
+    mutation(
+        &send(
+            stack,
+            "PATCH",
+            &format!("/admin/posts/{id}"),
+            &e.otp.access,
+            Some(&json!({"version": 3, "translations": {"en": {"slug": new_slug}}})),
+        ),
+        200,
+    );
+    stack.get(&path).assert_error(404, "NOT_FOUND");
+    let renamed = format!("/posts/{new_slug}?lang=en");
+    assert_eq!(stack.get(&renamed).header("x-sealpost-cache"), Some("miss"));
+    until_hit(stack, &renamed);
+
+    // Unpublishing purges: the post is no longer public.
+    mutation(
+        &send(
+            stack,
+            "POST",
+            &format!("/admin/posts/{id}/unpublish"),
+            &e.otp.access,
+            None,
+        ),
+        200,
+    );
+    stack.get(&renamed).assert_error(404, "NOT_FOUND");
 }
