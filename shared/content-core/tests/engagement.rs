@@ -3,110 +3,19 @@
 //! SQLite with the real migrations, a manual clock, seeded randomness, the
 //! in-memory rate limiter and real ES256 access tokens.
 use sealpost_api::routes::RouteId;
-use sealpost_api::{ApiResponse, Query};
-use sealpost_auth_core::tokens::{self, SigningKey};
 use sealpost_content_core::engagement::visitor_hash;
-use sealpost_content_core::{Content, Fault, Input};
-use sealpost_guard::{Role, Verifier};
-use sealpost_ports::{Clock, SiteDb, SiteId, Sql, Statement, rfc3339};
-use sealpost_testkit::{ManualClock, MemRateLimiter, SeededRng, SqliteDb, block_on};
+use sealpost_guard::Role;
+use sealpost_ports::rfc3339;
 use serde_json::{Value, json};
 
-const START_MS: i64 = 1_795_000_000_000;
-const MINUTE: i64 = 60_000;
-const KEY: [u8; 32] = [9u8; 32];
+mod common;
 
-struct World {
-    db: SqliteDb,
-    clock: ManualClock,
-    rng: SeededRng,
-    signing: SigningKey,
-    verifier: Verifier,
-    limiter: MemRateLimiter,
-}
-
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    body: Value,
-    retry_after: Option<String>,
-}
-
-impl Reply {
-    fn code(&self) -> &str {
-        self.body["error"]["code"].as_str().unwrap_or("")
-    }
-
-    fn data(&self) -> &Value {
-        &self.body["data"]
-    }
-}
+use common::{KEY, MINUTE, Reply, Req, START_MS, World};
 
 impl World {
-    fn new() -> World {
-        let signing = SigningKey::from_scalar(&[7u8; 32]).expect("scalar");
-        let verifier = Verifier::from_jwks(&tokens::jwks(&[&signing])).expect("jwks");
-        let clock = ManualClock::new(START_MS);
-        World {
-            db: SqliteDb::open_migrated(),
-            limiter: MemRateLimiter::new(5, 60, clock.clone()),
-            clock,
-            rng: SeededRng::new(11),
-            signing,
-            verifier,
-        }
-    }
-
-    fn sql(&self, stmt: Statement) {
-        block_on(self.db.execute(&stmt)).expect("sql");
-    }
-
-    fn scalar(&self, sql: &str) -> Value {
-        let rows = block_on(self.db.query(&Statement::new(sql))).expect("query");
-        rows.into_iter()
-            .next()
-            .and_then(|r| r.into_iter().next().map(|(_, v)| v))
-            .map(|v| serde_json::to_value(v).expect("value"))
-            .unwrap_or(Value::Null)
-    }
-
-    fn user(&self, name: &str, roles: &[Role], amr: &[&str]) -> String {
-        let id = format!("user-{name}");
-        let roles_json = json!(roles.iter().map(|r| r.as_str()).collect::<Vec<_>>()).to_string();
-        self.sql(
-            Statement::new(
-                "INSERT INTO users (site_id, id, email, display_name, locale, password_hash, roles, \
-                 created_at, updated_at) VALUES ('default', ?1, ?2, ?3, 'en', 'x', ?4, ?5, ?5)",
-            )
-            .bind(id.as_str())
-            .bind(format!("{name}@example.com"))
-            .bind(format!("{name} display"))
-            .bind(roles_json)
-            .bind(rfc3339(START_MS)),
-        );
-        let sid = format!("session-{name}");
-        let now = self.clock.now_ms();
-        self.sql(
-            Statement::new(
-                "INSERT INTO sessions (site_id, id, user_id, amr, created_at, last_used_at, \
-                 expires_at) VALUES ('default', ?1, ?2, ?3, ?4, ?4, ?5)",
-            )
-            .bind(sid.as_str())
-            .bind(id.as_str())
-            .bind(json!(amr).to_string())
-            .bind(now)
-            .bind(now + 30 * 24 * 60 * MINUTE),
-        );
-        let claims = tokens::access_claims(&id, &sid, "jti-1", roles, amr, self.clock.now_secs());
-        tokens::issue(&claims, &self.signing).expect("token")
-    }
-
-    fn member(&self, name: &str) -> String {
-        self.user(name, &[Role::Member], &["pwd"])
-    }
-
+    /// The route with a raw body, a token, path parameters, a query and a client IP.
     #[allow(clippy::too_many_arguments)]
-    fn call(
+    fn call_raw(
         &self,
         route: RouteId,
         body: &[u8],
@@ -116,43 +25,25 @@ impl World {
         query: &str,
         ip: &str,
     ) -> Reply {
-        let content = Content {
-            db: SiteDb::new(&self.db, SiteId::default_site()),
-            clock: &self.clock,
-            rng: &self.rng,
-            verifier: Some(&self.verifier),
-            visitor_key: Some(&KEY),
-            views_limiter: Some(&self.limiter),
-        };
-        let header = token.map(|t| format!("Bearer {t}"));
-        let query = Query::parse(query);
-        let input = Input {
+        self.call(
             route,
-            body,
-            authorization: header.as_deref(),
-            id,
-            slug,
-            query: &query,
-            if_none_match: None,
-            client_ip: ip,
-        };
-        let resp: ApiResponse = match block_on(content.handle(input)) {
-            Ok(r) => r,
-            Err(Fault::Api(e)) => e.into_response(),
-            Err(Fault::Port(e)) => panic!("platform failure: {e}"),
-        };
-        Reply {
-            status: resp.status,
-            retry_after: resp.header("retry-after").map(str::to_owned),
-            body: resp.body_json().unwrap_or(Value::Null),
-        }
+            Req {
+                raw: Some(body),
+                token,
+                id,
+                slug,
+                query,
+                ip,
+                ..Req::default()
+            },
+        )
     }
 
     /// A post by a fresh editor, published unless `publish` is false; its id.
     fn post(&self, slug: &str, publish: bool) -> String {
         let editor = self.user(&format!("ed-{slug}"), &[Role::Editor], &["pwd", "otp"]);
         let body = json!({"translations": {"en": {"title": format!("Title {slug}"), "slug": slug, "body": "Hello."}}});
-        let r = self.call(
+        let r = self.call_raw(
             RouteId::AdminPostCreate,
             body.to_string().as_bytes(),
             Some(&editor),
@@ -164,7 +55,7 @@ impl World {
         assert_eq!(r.status, 201, "{r:?}");
         let id = r.data()["id"].as_str().expect("id").to_owned();
         if publish {
-            let r = self.call(
+            let r = self.call_raw(
                 RouteId::AdminPostPublish,
                 b"",
                 Some(&editor),
@@ -179,7 +70,7 @@ impl World {
     }
 
     fn rate_raw(&self, token: &str, id: &str, body: &str) -> Reply {
-        self.call(
+        self.call_raw(
             RouteId::PostRate,
             body.as_bytes(),
             Some(token),
@@ -196,7 +87,7 @@ impl World {
 
     fn view_as(&self, id: &str, visitor: &str, ip: &str, token: Option<&str>) -> Reply {
         let body = json!({"visitorId": visitor}).to_string();
-        self.call(
+        self.call_raw(
             RouteId::PostView,
             body.as_bytes(),
             token,
@@ -212,19 +103,19 @@ impl World {
     }
 
     fn public(&self, slug: &str) -> Value {
-        let r = self.call(RouteId::PostGet, b"", None, None, Some(slug), "lang=en", "");
+        let r = self.call_raw(RouteId::PostGet, b"", None, None, Some(slug), "lang=en", "");
         assert_eq!(r.status, 200, "{r:?}");
         r.data().clone()
     }
 
     fn activity(&self, token: &str, query: &str) -> Reply {
-        self.call(RouteId::MeActivity, b"", Some(token), None, None, query, "")
+        self.call_raw(RouteId::MeActivity, b"", Some(token), None, None, query, "")
     }
 }
 
 #[test]
 fn a_second_rating_replaces_the_first() {
-    let w = World::new();
+    let w = World::new(11);
     let id = w.post("a", true);
     let alice = w.member("alice");
     let r = w.rate(&alice, &id, 2);
@@ -240,7 +131,7 @@ fn a_second_rating_replaces_the_first() {
 
 #[test]
 fn three_users_average_to_one_decimal() {
-    let w = World::new();
+    let w = World::new(11);
     let id = w.post("a", true);
     assert_eq!(
         w.public("a")["rating"],
@@ -251,7 +142,7 @@ fn three_users_average_to_one_decimal() {
     }
     // 13 / 3 = 4.333…
     assert_eq!(w.public("a")["rating"], json!({"average": 4.3, "count": 3}));
-    let list = w.call(RouteId::PostsList, b"", None, None, None, "lang=en", "");
+    let list = w.call_raw(RouteId::PostsList, b"", None, None, None, "lang=en", "");
     assert_eq!(
         list.data()[0]["rating"],
         json!({"average": 4.3, "count": 3})
@@ -260,7 +151,7 @@ fn three_users_average_to_one_decimal() {
 
 #[test]
 fn aggregates_stay_exact_over_an_interleaved_sequence() {
-    let w = World::new();
+    let w = World::new(11);
     let id = w.post("a", true);
     let users: Vec<String> = (0..6).map(|i| w.member(&format!("m{i}"))).collect();
     let mut expected = [0i64; 6];
@@ -284,7 +175,7 @@ fn aggregates_stay_exact_over_an_interleaved_sequence() {
 
 #[test]
 fn ratings_validate_strictly() {
-    let w = World::new();
+    let w = World::new(11);
     let id = w.post("a", true);
     let m = w.member("m");
     for body in [
@@ -299,7 +190,7 @@ fn ratings_validate_strictly() {
         let r = w.rate_raw(&m, &id, body);
         assert_eq!((r.status, r.code()), (400, "VALIDATION_FAILED"), "{body}");
     }
-    let none = w.call(
+    let none = w.call_raw(
         RouteId::PostRate,
         br#"{"score":3}"#,
         None,
@@ -314,7 +205,7 @@ fn ratings_validate_strictly() {
 
 #[test]
 fn only_published_posts_take_ratings_and_views() {
-    let w = World::new();
+    let w = World::new(11);
     let draft = w.post("draft", false);
     let m = w.member("m");
     let r = w.rate(&m, &draft, 3);
@@ -331,7 +222,7 @@ fn only_published_posts_take_ratings_and_views() {
 
 #[test]
 fn views_count_once_per_visitor_and_store_only_a_keyed_hash() {
-    let w = World::new();
+    let w = World::new(11);
     let id = w.post("a", true);
     let r = w.view(&id, "visitor-one", "1.1.1.1");
     assert_eq!(r.status, 202, "{r:?}");
@@ -363,7 +254,7 @@ fn views_count_once_per_visitor_and_store_only_a_keyed_hash() {
 
 #[test]
 fn views_validate_the_visitor_id_and_are_throttled_per_ip() {
-    let w = World::new();
+    let w = World::new(11);
     let id = w.post("a", true);
     for body in [
         r#"{"visitorId":"short"}"#.to_owned(),
@@ -372,7 +263,7 @@ fn views_validate_the_visitor_id_and_are_throttled_per_ip() {
         r#"{"visitorId":12345678}"#.to_owned(),
         r#"{"visitorId":"visitor-1","x":1}"#.to_owned(),
     ] {
-        let r = w.call(
+        let r = w.call_raw(
             RouteId::PostView,
             body.as_bytes(),
             None,
@@ -396,7 +287,7 @@ fn views_validate_the_visitor_id_and_are_throttled_per_ip() {
 
 #[test]
 fn activity_lists_the_callers_ratings_and_reads_newest_first() {
-    let w = World::new();
+    let w = World::new(11);
     let a = w.post("a", true);
     let b = w.post("b", true);
     let me = w.member("me");

@@ -3,157 +3,22 @@
 //! editor access, validation, versions, slugs, the publishing state machine,
 //! the cron claim, public reads with their cache headers, list filters. The
 //! live runtime is covered by tests/e2e (scenarios/content.rs).
+use sealpost_api::Query;
 use sealpost_api::routes::RouteId;
-use sealpost_api::{ApiResponse, Query};
-use sealpost_auth_core::tokens::{self, SigningKey};
 use sealpost_content_core::publish::{self, Published};
 use sealpost_content_core::{Content, Fault, Input};
-use sealpost_guard::{Role, Verifier};
-use sealpost_ports::{Clock, SiteDb, SiteId, Sql, Statement, rfc3339};
-use sealpost_testkit::{ManualClock, MemRateLimiter, SeededRng, SqliteDb, block_on};
+use sealpost_guard::Role;
+use sealpost_ports::{Clock, SiteDb, SiteId, Statement, rfc3339};
+use sealpost_testkit::{MemRateLimiter, block_on};
 use serde_json::{Value, json};
 
-const START_MS: i64 = 1_795_000_000_000;
-const MINUTE: i64 = 60_000;
+mod common;
 
-struct World {
-    db: SqliteDb,
-    clock: ManualClock,
-    rng: SeededRng,
-    signing: SigningKey,
-    verifier: Verifier,
-}
-
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    body: Value,
-    etag: Option<String>,
-    cache_control: Option<String>,
-}
-
-impl Reply {
-    fn code(&self) -> &str {
-        self.body["error"]["code"].as_str().unwrap_or("")
-    }
-
-    fn data(&self) -> &Value {
-        &self.body["data"]
-    }
-
-    fn fields(&self) -> Vec<String> {
-        self.body["errors"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|e| e["field"].as_str().unwrap_or("").to_owned())
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-}
-
-#[derive(Default, Clone, Copy)]
-struct Req<'a> {
-    body: Option<&'a Value>,
-    raw: Option<&'a [u8]>,
-    token: Option<&'a str>,
-    id: Option<&'a str>,
-    slug: Option<&'a str>,
-    query: &'a str,
-    if_none_match: Option<&'a str>,
-}
+use common::{MINUTE, Reply, Req, START_MS, World};
 
 impl World {
-    fn new() -> World {
-        let signing = SigningKey::from_scalar(&[7u8; 32]).expect("scalar");
-        let verifier = Verifier::from_jwks(&tokens::jwks(&[&signing])).expect("jwks");
-        World {
-            db: SqliteDb::open_migrated(),
-            clock: ManualClock::new(START_MS),
-            rng: SeededRng::new(5),
-            signing,
-            verifier,
-        }
-    }
-
-    fn sql(&self, stmt: Statement) {
-        block_on(self.db.execute(&stmt)).expect("sql");
-    }
-
-    /// A user with `roles` and a live session opened with `amr`; its token.
-    fn user(&self, name: &str, roles: &[Role], amr: &[&str]) -> String {
-        let id = format!("user-{name}");
-        let roles_json = json!(roles.iter().map(|r| r.as_str()).collect::<Vec<_>>()).to_string();
-        self.sql(
-            Statement::new(
-                "INSERT INTO users (site_id, id, email, display_name, locale, password_hash, roles, \
-                 created_at, updated_at) VALUES ('default', ?1, ?2, ?3, 'en', 'x', ?4, ?5, ?5)",
-            )
-            .bind(id.as_str())
-            .bind(format!("{name}@example.com"))
-            .bind(format!("{name} display"))
-            .bind(roles_json)
-            .bind(rfc3339(START_MS)),
-        );
-        let sid = format!("session-{name}");
-        let now = self.clock.now_ms();
-        self.sql(
-            Statement::new(
-                "INSERT INTO sessions (site_id, id, user_id, amr, created_at, last_used_at, \
-                 expires_at) VALUES ('default', ?1, ?2, ?3, ?4, ?4, ?5)",
-            )
-            .bind(sid.as_str())
-            .bind(id.as_str())
-            .bind(json!(amr).to_string())
-            .bind(now)
-            .bind(now + 30 * 24 * 60 * MINUTE),
-        );
-        let claims = tokens::access_claims(&id, &sid, "jti-1", roles, amr, self.clock.now_secs());
-        tokens::issue(&claims, &self.signing).expect("token")
-    }
-
     fn editor(&self) -> String {
         self.user("ed", &[Role::Editor], &["pwd", "otp"])
-    }
-
-    fn call(&self, route: RouteId, r: Req<'_>) -> Reply {
-        let content = Content {
-            db: SiteDb::new(&self.db, SiteId::default_site()),
-            clock: &self.clock,
-            rng: &self.rng,
-            verifier: Some(&self.verifier),
-            visitor_key: None,
-            views_limiter: None::<&MemRateLimiter>,
-        };
-        let body = match (r.raw, r.body) {
-            (Some(raw), _) => raw.to_vec(),
-            (None, Some(v)) => v.to_string().into_bytes(),
-            (None, None) => Vec::new(),
-        };
-        let header = r.token.map(|t| format!("Bearer {t}"));
-        let query = Query::parse(r.query);
-        let input = Input {
-            route,
-            body: &body,
-            authorization: header.as_deref(),
-            id: r.id,
-            slug: r.slug,
-            query: &query,
-            if_none_match: r.if_none_match,
-            client_ip: "",
-        };
-        let resp: ApiResponse = match block_on(content.handle(input)) {
-            Ok(r) => r,
-            Err(Fault::Api(e)) => e.into_response(),
-            Err(Fault::Port(e)) => panic!("platform failure: {e}"),
-        };
-        Reply {
-            status: resp.status,
-            etag: resp.header("etag").map(str::to_owned),
-            cache_control: resp.header("cache-control").map(str::to_owned),
-            body: resp.body_json().unwrap_or(Value::Null),
-        }
     }
 
     fn create(&self, token: &str, body: &Value) -> Reply {
@@ -251,7 +116,7 @@ fn id_of(v: &Value) -> String {
 
 #[test]
 fn editor_routes_need_a_token_the_editor_role_and_a_second_factor() {
-    let w = World::new();
+    let w = World::new(5);
     let none = w.create("", &post("a"));
     assert_eq!((none.status, none.code()), (401, "AUTH_REQUIRED"));
     let garbage = w.create("not.a.token", &post("a"));
@@ -273,7 +138,7 @@ fn editor_routes_need_a_token_the_editor_role_and_a_second_factor() {
 
 #[test]
 fn a_revoked_editor_session_is_refused_at_once() {
-    let w = World::new();
+    let w = World::new(5);
     let editor = w.editor();
     w.sql(Statement::new(
         "UPDATE sessions SET revoked_at = 1 WHERE id = 'session-ed'",
@@ -284,7 +149,7 @@ fn a_revoked_editor_session_is_refused_at_once() {
 
 #[test]
 fn create_answers_201_with_a_draft_admin_object() {
-    let w = World::new();
+    let w = World::new(5);
     let editor = w.editor();
     let d = w.created(&editor, &post("first-post"));
     assert_eq!(d["status"], "draft");
@@ -303,7 +168,7 @@ fn create_answers_201_with_a_draft_admin_object() {
 
 #[test]
 fn a_post_may_have_one_language_only() {
-    let w = World::new();
+    let w = World::new(5);
     let editor = w.editor();
     let d = w.created(
         &editor,
@@ -316,7 +181,7 @@ fn a_post_may_have_one_language_only() {
 
 #[test]
 fn validation_names_every_bad_field() {
-    let w = World::new();
+    let w = World::new(5);
     let editor = w.editor();
     let r = w.create(
         &editor,
@@ -356,7 +221,7 @@ fn validation_names_every_bad_field() {
 
 #[test]
 fn unknown_fields_missing_fields_and_wrong_types_are_validation_errors() {
-    let w = World::new();
+    let w = World::new(5);
     let editor = w.editor();
     for (body, field) in [
         (json!({"translations": {}, "extra": 1}), ""),
@@ -384,7 +249,7 @@ fn unknown_fields_missing_fields_and_wrong_types_are_validation_errors() {
 
 #[test]
 fn a_slug_is_unique_per_language_and_a_taken_one_is_409_conflict() {
-    let w = World::new();
+    let w = World::new(5);
     let editor = w.editor();
     w.created(&editor, &post("same"));
     let r = w.create(&editor, &post("same"));
@@ -415,7 +280,7 @@ fn a_slug_is_unique_per_language_and_a_taken_one_is_409_conflict() {
 
 #[test]
 fn patch_changes_only_what_it_names_and_bumps_the_version() {
-    let w = World::new();
+    let w = World::new(5);
     let editor = w.editor();
     let d = w.created(&editor, &post("p"));
     let id = id_of(&d);
@@ -466,7 +331,7 @@ fn patch_changes_only_what_it_names_and_bumps_the_version() {
 
 #[test]
 fn a_stale_version_is_409_update_conflict_and_writes_nothing() {
-    let w = World::new();
+    let w = World::new(5);
     let editor = w.editor();
     let id = id_of(&w.created(&editor, &post("v")));
     let first = w.patch(
@@ -504,7 +369,7 @@ fn the_batch_of_a_patch_that_lost_the_version_race_changes_nothing() {
     // Two editors read version 1; the first commits; the second's batch runs
     // with the version check failing: its translation and tag statements must
     // not apply (they are tied to its own edit mark).
-    let w = World::new();
+    let w = World::new(5);
     let editor = w.editor();
     let id = id_of(&w.created(&editor, &post("race")));
     // Simulate the winner committing between the loser's read and write.
@@ -532,7 +397,7 @@ fn the_batch_of_a_patch_that_lost_the_version_race_changes_nothing() {
 
 #[test]
 fn publish_schedule_unpublish_and_delete_follow_the_state_machine() {
-    let w = World::new();
+    let w = World::new(5);
     let editor = w.editor();
     let id = id_of(&w.created(&editor, &post("sm")));
     let unpublish_draft = w.act(RouteId::AdminPostUnpublish, &editor, &id, None);
@@ -603,7 +468,7 @@ fn publish_schedule_unpublish_and_delete_follow_the_state_machine() {
 
 #[test]
 fn schedule_needs_a_future_rfc3339_time() {
-    let w = World::new();
+    let w = World::new(5);
     let editor = w.editor();
     let id = id_of(&w.created(&editor, &post("s")));
     for at in [
@@ -637,7 +502,7 @@ fn schedule_needs_a_future_rfc3339_time() {
 
 #[test]
 fn the_cron_publishes_each_due_post_exactly_once_across_overlapping_runs() {
-    let w = World::new();
+    let w = World::new(5);
     let editor = w.editor();
     let mut ids = Vec::new();
     for i in 0..5 {
@@ -676,7 +541,7 @@ fn the_cron_publishes_each_due_post_exactly_once_across_overlapping_runs() {
 
 #[test]
 fn the_cron_picks_up_posts_missed_while_it_was_not_running() {
-    let w = World::new();
+    let w = World::new(5);
     let editor = w.editor();
     let id = id_of(&w.created(&editor, &post("missed")));
     w.act(
@@ -695,7 +560,7 @@ fn the_cron_picks_up_posts_missed_while_it_was_not_running() {
 
 #[test]
 fn the_cron_claims_in_batches_until_nothing_is_due() {
-    let w = World::new();
+    let w = World::new(5);
     let editor = w.editor();
     let template = id_of(&w.created(&editor, &post("tpl")));
     // 250 due posts straight in SQL (the claim, not the API, is under test).
@@ -717,7 +582,7 @@ fn the_cron_claims_in_batches_until_nothing_is_due() {
 
 #[test]
 fn a_draft_is_not_public_and_a_published_post_is_readable_in_both_languages() {
-    let w = World::new();
+    let w = World::new(5);
     let editor = w.editor();
     let id = id_of(&w.created(&editor, &post("hello")));
     let hidden = w.get_post("hello", "lang=en");
@@ -772,7 +637,7 @@ fn a_draft_is_not_public_and_a_published_post_is_readable_in_both_languages() {
 
 #[test]
 fn public_reads_carry_an_etag_that_is_stable_and_changes_on_edit() {
-    let w = World::new();
+    let w = World::new(5);
     let editor = w.editor();
     let id = id_of(&w.created(&editor, &post("tagged")));
     w.publish(&editor, &id);
@@ -842,7 +707,7 @@ fn public_reads_carry_an_etag_that_is_stable_and_changes_on_edit() {
 
 #[test]
 fn the_public_list_filters_by_language_tag_and_words_and_pages_newest_first() {
-    let w = World::new();
+    let w = World::new(5);
     let editor = w.editor();
     let mut ids = Vec::new();
     for (i, (slug, tags, body)) in [
@@ -920,7 +785,7 @@ fn the_public_list_filters_by_language_tag_and_words_and_pages_newest_first() {
 
 #[test]
 fn the_admin_list_filters_by_status_and_words_and_pages() {
-    let w = World::new();
+    let w = World::new(5);
     let editor = w.editor();
     let a = id_of(&w.created(&editor, &post("one")));
     w.clock.advance_ms(MINUTE);
@@ -956,7 +821,7 @@ fn the_admin_list_filters_by_status_and_words_and_pages() {
 
 #[test]
 fn posts_of_another_site_are_invisible() {
-    let w = World::new();
+    let w = World::new(5);
     let editor = w.editor();
     let id = id_of(&w.created(&editor, &post("mine")));
     w.publish(&editor, &id);
