@@ -18,6 +18,7 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod bench;
 
 use std::collections::HashMap;
 use std::fmt;

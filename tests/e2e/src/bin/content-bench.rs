@@ -9,17 +9,29 @@
 //! publishes N posts in English and Vietnamese with ~2 KB Markdown bodies and
 //! a few tags. Prints the English slug of the last post on stdout, for
 //! `scripts/bench` to point wrk at.
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use rand_core::{OsRng, RngCore};
 use sealpost_auth_core::totp::{base32_decode, code_at};
-use sealpost_seal::{KeyConfig, seal_request};
+use sealpost_e2e::bench::{BenchClient, out, random_ip};
+use sealpost_e2e::unix_now;
 use serde_json::{Value, json};
 
-/// One line on stdout.
-fn out(line: &str) {
-    std::io::Write::write_all(&mut std::io::stdout(), format!("{line}\n").as_bytes())
-        .expect("stdout");
+/// Seeding uses a fresh client address per request and ignores timings.
+trait Seeding {
+    fn sealed_any(&self, path: &str, bearer: Option<&str>, inner: &Value) -> (u16, Value);
+    fn post_json_any(&self, path: &str, token: &str, body: Option<&Value>) -> (u16, Value);
+}
+
+impl Seeding for BenchClient {
+    fn sealed_any(&self, path: &str, bearer: Option<&str>, inner: &Value) -> (u16, Value) {
+        let (status, body, _) = self.sealed(path, &random_ip(), bearer, inner);
+        (status, body)
+    }
+
+    fn post_json_any(&self, path: &str, token: &str, body: Option<&Value>) -> (u16, Value) {
+        self.post_json(path, &random_ip(), Some(token), body)
+    }
 }
 
 /// One progress line on stderr.
@@ -32,96 +44,6 @@ fn note(line: &str) {
 }
 
 const TOTP_STEP_SECS: u64 = 30;
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_secs()
-}
-
-/// A fresh client address per request, so no per-IP limit is in the way.
-fn random_ip() -> String {
-    let mut b = [0u8; 3];
-    OsRng.fill_bytes(&mut b);
-    format!("10.{}.{}.{}", b[0], b[1], b[2].max(1))
-}
-
-struct Client {
-    agent: ureq::Agent,
-    base: String,
-    key: KeyConfig,
-}
-
-impl Client {
-    fn new(base: &str) -> Client {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .into();
-        let base = base.trim_end_matches('/').to_owned();
-        let keys: Value = agent
-            .get(format!("{base}/auth/keys"))
-            .header("CF-Connecting-IP", &random_ip())
-            .call()
-            .expect("GET /auth/keys")
-            .into_body()
-            .read_json()
-            .expect("key JSON");
-        let key = serde_json::from_value(keys["data"]["keys"][0].clone()).expect("a key");
-        Client { agent, base, key }
-    }
-
-    /// A sealed POST, with `bearer` when given: status and opened inner JSON.
-    fn sealed(&self, path: &str, bearer: Option<&str>, inner: &Value) -> (u16, Value) {
-        let ts = i64::try_from(unix_now()).expect("time");
-        let req = seal_request(
-            &self.key,
-            "POST",
-            path,
-            inner.to_string().as_bytes(),
-            ts,
-            &mut OsRng,
-        )
-        .expect("seal");
-        let body = serde_json::to_string(&req.envelope).expect("envelope");
-        let mut call = self
-            .agent
-            .post(format!("{}{path}", self.base))
-            .header("Content-Type", "application/json")
-            .header("CF-Connecting-IP", &random_ip());
-        if let Some(token) = bearer {
-            call = call.header("Authorization", &format!("Bearer {token}"));
-        }
-        let resp = call.send(body.as_str()).expect("an HTTP answer");
-        let status = resp.status().as_u16();
-        let bytes = resp.into_body().read_to_vec().unwrap_or_default();
-        let plain = req
-            .opener
-            .open(status, &bytes)
-            .unwrap_or_else(|e| panic!("{path}: not a sealed answer ({status}): {e:?}"));
-        (status, serde_json::from_slice(&plain).expect("inner JSON"))
-    }
-
-    /// A plain JSON POST with a bearer token: status and body.
-    fn post(&self, path: &str, token: &str, body: Option<&Value>) -> (u16, Value) {
-        let call = self
-            .agent
-            .post(format!("{}{path}", self.base))
-            .header("CF-Connecting-IP", &random_ip())
-            .header("Authorization", &format!("Bearer {token}"));
-        let resp = match body {
-            Some(b) => call
-                .header("Content-Type", "application/json")
-                .send(b.to_string().as_str()),
-            None => call.send_empty(),
-        }
-        .expect("an HTTP answer");
-        let status = resp.status().as_u16();
-        let body = resp.into_body().read_json().unwrap_or(Value::Null);
-        (status, body)
-    }
-}
 
 /// A TOTP code the server accepts once: of a step after `last` and within
 /// one step of now (waits for the clock when it must).
@@ -140,32 +62,32 @@ fn fresh_code(secret: &[u8], last: &mut Option<u64>) -> String {
 }
 
 /// The admin's access token with `amr` otp.
-fn admin_token(client: &Client, email: &str, password: &str) -> String {
+fn admin_token(client: &BenchClient, email: &str, password: &str) -> String {
     let creds = json!({"email": email, "password": password});
-    let (status, body) = client.sealed("/auth/login", None, &creds);
+    let (status, body) = client.sealed_any("/auth/login", None, &creds);
     assert_eq!(status, 200, "login: {body}");
     let access = body["data"]["tokens"]["accessToken"]
         .as_str()
         .unwrap_or_else(|| panic!("login without tokens (TOTP already on?): {body}"))
         .to_owned();
-    let (status, body) = client.sealed("/auth/mfa/totp/setup", Some(&access), &json!({}));
+    let (status, body) = client.sealed_any("/auth/mfa/totp/setup", Some(&access), &json!({}));
     assert_eq!(status, 200, "totp setup: {body}");
     let secret_text = body["data"]["secret"].as_str().expect("secret");
     let secret = base32_decode(secret_text).expect("base32 secret");
     let mut last = None;
     let code = fresh_code(&secret, &mut last);
-    let (status, body) = client.sealed(
+    let (status, body) = client.sealed_any(
         "/auth/mfa/totp/enable",
         Some(&access),
         &json!({"code": code}),
     );
     assert_eq!(status, 200, "totp enable: {body}");
-    let (status, body) = client.sealed("/auth/login", None, &creds);
+    let (status, body) = client.sealed_any("/auth/login", None, &creds);
     assert_eq!(status, 200, "second login: {body}");
     assert_eq!(body["data"]["mfaRequired"], json!(true), "{body}");
     let mfa_token = body["data"]["mfaToken"].as_str().expect("mfaToken");
     let code = fresh_code(&secret, &mut last);
-    let (status, body) = client.sealed(
+    let (status, body) = client.sealed_any(
         "/auth/login/mfa",
         None,
         &json!({"mfaToken": mfa_token, "code": code}),
@@ -194,7 +116,7 @@ fn body_markdown(i: usize, lang: &str) -> String {
 }
 
 fn seed(base: &str, email: &str, password: &str, n: usize) {
-    let client = Client::new(base);
+    let client = BenchClient::new(base);
     let token = admin_token(&client, email, password);
     let run = format!("{:x}", OsRng.next_u32());
     let tags = ["rust", "edge", "workers", "cms", "bench"];
@@ -210,10 +132,11 @@ fn seed(base: &str, email: &str, password: &str, n: usize) {
             },
             "tags": [tags[i % 5], tags[(i + 1) % 5], tags[(i + 2) % 5]]
         });
-        let (status, body) = client.post("/admin/posts", &token, Some(&post));
+        let (status, body) = client.post_json_any("/admin/posts", &token, Some(&post));
         assert_eq!(status, 201, "create post {i}: {body}");
         let id = body["data"]["id"].as_str().expect("post id");
-        let (status, body) = client.post(&format!("/admin/posts/{id}/publish"), &token, None);
+        let (status, body) =
+            client.post_json_any(&format!("/admin/posts/{id}/publish"), &token, None);
         assert_eq!(status, 200, "publish post {i}: {body}");
         last_slug = slug;
     }

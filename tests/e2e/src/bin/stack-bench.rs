@@ -15,114 +15,23 @@
 //!   the worker's own CPU plus workerd's HTTP plumbing and the local D1
 //!   (SQLite) it runs — an upper bound of what Workers bills as CPU time.
 use std::fs;
-use std::time::Instant;
 
-use rand_core::OsRng;
-use sealpost_seal::{KeyConfig, ResponseOpener, seal_request};
-use serde_json::{Value, json};
-
-/// One line of the report on stdout.
-fn out(line: &str) {
-    std::io::Write::write_all(&mut std::io::stdout(), format!("{line}\n").as_bytes())
-        .expect("stdout");
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
-struct Client {
-    agent: ureq::Agent,
-    base: String,
-    key: KeyConfig,
-}
-
-impl Client {
-    fn new(base: &str) -> Client {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .into();
-        let keys: Value = agent
-            .get(format!("{base}/auth/keys"))
-            .call()
-            .expect("GET /auth/keys")
-            .into_body()
-            .read_json()
-            .expect("key JSON");
-        let key = serde_json::from_value(keys["data"]["keys"][0].clone()).expect("a key");
-        Client {
-            agent,
-            base: base.trim_end_matches('/').to_owned(),
-            key,
-        }
-    }
-
-    /// POSTs `body` from client address `ip`: status, body, milliseconds.
-    fn post_raw(&self, path: &str, ip: &str, body: &str) -> (u16, Vec<u8>, f64) {
-        let started = Instant::now();
-        let resp = self
-            .agent
-            .post(format!("{}{path}", self.base))
-            .header("Content-Type", "application/json")
-            .header("CF-Connecting-IP", ip)
-            .send(body)
-            .expect("an HTTP answer");
-        let status = resp.status().as_u16();
-        let bytes = resp.into_body().read_to_vec().unwrap_or_default();
-        (status, bytes, started.elapsed().as_secs_f64() * 1000.0)
-    }
-
-    fn seal(&self, path: &str, inner: &Value) -> (String, ResponseOpener) {
-        let ts = i64::try_from(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .expect("clock")
-                .as_secs(),
-        )
-        .expect("time");
-        let req = seal_request(
-            &self.key,
-            "POST",
-            path,
-            inner.to_string().as_bytes(),
-            ts,
-            &mut OsRng,
-        )
-        .expect("seal");
-        (
-            serde_json::to_string(&req.envelope).expect("envelope"),
-            req.opener,
-        )
-    }
-
-    /// A sealed POST: status, opened inner JSON, milliseconds.
-    fn sealed(&self, path: &str, ip: &str, inner: &Value) -> (u16, Value, f64) {
-        let (body, opener) = self.seal(path, inner);
-        let (status, bytes, ms) = self.post_raw(path, ip, &body);
-        let plain = opener.open(status, &bytes).expect("a sealed answer");
-        (
-            status,
-            serde_json::from_slice(&plain).expect("inner JSON"),
-            ms,
-        )
-    }
-}
+use sealpost_e2e::bench::{BenchClient, out, percentile};
+use serde_json::json;
 
 fn seal_cost(base: &str, n: usize) {
-    let client = Client::new(base);
+    let client = BenchClient::new(base);
     let path = "/auth/mfa/totp/setup";
     let mut sealed = Vec::with_capacity(n);
     let mut plain = Vec::with_capacity(n);
     for _ in 0..n {
-        let (status, _, ms) = client.sealed(path, "10.200.0.1", &json!({}));
+        let (status, _, ms) = client.sealed(path, "10.200.0.1", None, &json!({}));
         assert_eq!(
             status, 401,
             "a sealed request without a bearer is AUTH_REQUIRED"
         );
         sealed.push(ms);
-        let (status, _, ms) = client.post_raw(path, "10.200.0.1", "{}");
+        let (status, _, ms) = client.post_raw(path, "10.200.0.1", None, "{}");
         assert_eq!(status, 400, "plaintext must be refused");
         plain.push(ms);
     }
@@ -224,7 +133,7 @@ fn measure(pids: &[u32], label: &str, n: usize, mut one: impl FnMut(usize) -> f6
 }
 
 fn auth_cpu(base: &str, run_dir: &str, n: usize) {
-    let client = Client::new(base);
+    let client = BenchClient::new(base);
     let pid = runtimes_of(auth_port(run_dir));
     let pid = pid.as_slice();
     let password = "correct horse battery staple";
@@ -236,6 +145,7 @@ fn auth_cpu(base: &str, run_dir: &str, n: usize) {
         let (status, _, _) = client.sealed(
             "/auth/signup",
             &ip(i, 250),
+            None,
             &json!({"email": email, "password": password}),
         );
         assert_eq!(status, 201, "warm-up signup");
@@ -250,6 +160,7 @@ fn auth_cpu(base: &str, run_dir: &str, n: usize) {
             let (status, body, ms) = client.sealed(
                 "/auth/signup",
                 &ip(i, 251),
+                None,
                 &json!({"email": email, "password": password}),
             );
             assert_eq!(status, 201, "signup: {body}");
@@ -265,6 +176,7 @@ fn auth_cpu(base: &str, run_dir: &str, n: usize) {
             let (status, body, ms) = client.sealed(
                 "/auth/login",
                 &ip(i, 252),
+                None,
                 &json!({"email": email, "password": password}),
             );
             assert_eq!(status, 200, "login: {body}");
@@ -287,6 +199,7 @@ fn auth_cpu(base: &str, run_dir: &str, n: usize) {
         let (status, body, ms) = client.sealed(
             "/auth/login",
             &ip(i, 249),
+            None,
             &json!({"email": email, "password": password}),
         );
         assert_eq!(status, 401, "unknown login: {body}");
@@ -295,6 +208,7 @@ fn auth_cpu(base: &str, run_dir: &str, n: usize) {
         let (status, body, ms) = client.sealed(
             "/auth/login",
             &ip(i, 248),
+            None,
             &json!({"email": email, "password": "not the password at all"}),
         );
         assert_eq!(status, 401, "wrong password: {body}");
@@ -325,6 +239,7 @@ fn auth_cpu(base: &str, run_dir: &str, n: usize) {
             let (status, body, ms) = client.sealed(
                 "/auth/refresh",
                 &ip(i, 253),
+                None,
                 &json!({"refreshToken": tokens[i]}),
             );
             assert_eq!(status, 200, "refresh: {body}");
@@ -340,7 +255,8 @@ fn auth_cpu(base: &str, run_dir: &str, n: usize) {
         "sealed POST /auth/mfa/totp/setup without bearer (seal layer only)",
         n,
         |i| {
-            let (status, _, ms) = client.sealed("/auth/mfa/totp/setup", &ip(i, 254), &json!({}));
+            let (status, _, ms) =
+                client.sealed("/auth/mfa/totp/setup", &ip(i, 254), None, &json!({}));
             assert_eq!(status, 401);
             ms
         },

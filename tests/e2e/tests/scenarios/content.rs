@@ -126,6 +126,22 @@ fn create(stack: &Stack, e: &Editor, suffix: &str) -> Value {
     )
 }
 
+/// A post by `e` with slug suffix `suffix`, created and published; its id.
+fn published(stack: &Stack, e: &Editor, suffix: &str) -> String {
+    let id = id(&create(stack, e, suffix));
+    mutation(
+        &send(
+            stack,
+            "POST",
+            &format!("/admin/posts/{id}/publish"),
+            &e.otp.access,
+            None,
+        ),
+        200,
+    );
+    id
+}
+
 fn id(post: &Value) -> String {
     post["id"].as_str().expect("id").to_owned()
 }
@@ -287,17 +303,7 @@ fn content_a_post_goes_from_draft_to_published_and_is_read_in_both_languages(sta
 fn content_public_reads_answer_if_none_match_with_304(stack: &Stack) {
     let e = editor(stack);
     let suffix = random_hex(4);
-    let id = id(&create(stack, &e, &suffix));
-    mutation(
-        &send(
-            stack,
-            "POST",
-            &format!("/admin/posts/{id}/publish"),
-            &e.otp.access,
-            None,
-        ),
-        200,
-    );
+    let id = published(stack, &e, &suffix);
     let path = format!("/posts/hello-{suffix}?lang=en");
     let first = stack.get(&path);
     assert_eq!(first.status, 200, "{first}");
@@ -701,17 +707,7 @@ fn until_hit(stack: &Stack, path: &str) -> Reply {
 fn content_a_public_post_is_served_from_the_edge_cache_and_purged_on_change(stack: &Stack) {
     let e = editor(stack);
     let suffix = random_hex(4);
-    let id = id(&create(stack, &e, &suffix));
-    mutation(
-        &send(
-            stack,
-            "POST",
-            &format!("/admin/posts/{id}/publish"),
-            &e.otp.access,
-            None,
-        ),
-        200,
-    );
+    let id = published(stack, &e, &suffix);
     let path = format!("/posts/hello-{suffix}?lang=en");
     let bare = format!("/posts/hello-{suffix}");
     let first = stack.get(&path);

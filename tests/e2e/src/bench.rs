@@ -1,0 +1,135 @@
+//! What the benchmark binaries share (`stack-bench`, `content-bench`): a
+//! timed client for a running stack — sealed requests (edge-seal v1, the
+//! crate's own client) and plain JSON ones, each from a chosen client
+//! address — plus percentiles and report lines on stdout.
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use rand_core::{OsRng, RngCore};
+use sealpost_seal::{KeyConfig, seal_request};
+use serde_json::Value;
+
+/// One line of a report on stdout (the binaries' output is Markdown).
+pub fn out(line: &str) {
+    std::io::Write::write_all(&mut std::io::stdout(), format!("{line}\n").as_bytes())
+        .expect("stdout");
+}
+
+/// The `p` quantile (0–1) of sorted samples.
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+/// A random client address in 10.0.0.0/8, so no per-IP limit is in the way.
+pub fn random_ip() -> String {
+    let mut b = [0u8; 3];
+    OsRng.fill_bytes(&mut b);
+    format!("10.{}.{}.{}", b[0], b[1], b[2].max(1))
+}
+
+/// A client of one stack, holding its first edge-seal key.
+#[derive(Debug)]
+pub struct BenchClient {
+    agent: ureq::Agent,
+    base: String,
+    key: KeyConfig,
+}
+
+impl BenchClient {
+    /// Connects to `base` and reads `GET /auth/keys`.
+    pub fn new(base: &str) -> BenchClient {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let base = base.trim_end_matches('/').to_owned();
+        let keys: Value = agent
+            .get(format!("{base}/auth/keys"))
+            .header("CF-Connecting-IP", &random_ip())
+            .call()
+            .expect("GET /auth/keys")
+            .into_body()
+            .read_json()
+            .expect("key JSON");
+        let key = serde_json::from_value(keys["data"]["keys"][0].clone()).expect("a key");
+        BenchClient { agent, base, key }
+    }
+
+    /// POSTs `body` (JSON text, may be empty) from client address `ip`:
+    /// status, body bytes, milliseconds.
+    pub fn post_raw(
+        &self,
+        path: &str,
+        ip: &str,
+        bearer: Option<&str>,
+        body: &str,
+    ) -> (u16, Vec<u8>, f64) {
+        let started = Instant::now();
+        let mut call = self
+            .agent
+            .post(format!("{}{path}", self.base))
+            .header("CF-Connecting-IP", ip);
+        if let Some(token) = bearer {
+            call = call.header("Authorization", &format!("Bearer {token}"));
+        }
+        let resp = if body.is_empty() {
+            call.send_empty()
+        } else {
+            call.header("Content-Type", "application/json").send(body)
+        }
+        .expect("an HTTP answer");
+        let status = resp.status().as_u16();
+        let bytes = resp.into_body().read_to_vec().unwrap_or_default();
+        (status, bytes, started.elapsed().as_secs_f64() * 1000.0)
+    }
+
+    /// A plain JSON POST: status and body.
+    pub fn post_json(
+        &self,
+        path: &str,
+        ip: &str,
+        bearer: Option<&str>,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let text = body.map(Value::to_string).unwrap_or_default();
+        let (status, bytes, _) = self.post_raw(path, ip, bearer, &text);
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    /// A sealed POST: status, opened inner JSON, milliseconds.
+    pub fn sealed(
+        &self,
+        path: &str,
+        ip: &str,
+        bearer: Option<&str>,
+        inner: &Value,
+    ) -> (u16, Value, f64) {
+        let ts = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+            .expect("clock");
+        let req = seal_request(
+            &self.key,
+            "POST",
+            path,
+            inner.to_string().as_bytes(),
+            ts,
+            &mut OsRng,
+        )
+        .expect("seal");
+        let body = serde_json::to_string(&req.envelope).expect("envelope");
+        let (status, bytes, ms) = self.post_raw(path, ip, bearer, &body);
+        let plain = req
+            .opener
+            .open(status, &bytes)
+            .unwrap_or_else(|e| panic!("{path}: not a sealed answer ({status}): {e:?}"));
+        (
+            status,
+            serde_json::from_slice(&plain).expect("inner JSON"),
+            ms,
+        )
+    }
+}
