@@ -10,6 +10,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
+use sealpost_guard::Verifier;
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
@@ -40,6 +41,8 @@ impl std::error::Error for SecretError {}
 /// Everything secret the auth routes use.
 pub struct AuthSecrets {
     pub signing: SigningKey,
+    /// Verifies what `signing` signed (built once, not per request).
+    pub verifier: Verifier,
     pub pepper: Option<Pepper>,
     /// Encrypts TOTP secrets at rest (AES-256-GCM).
     pub totp: DataKey,
@@ -74,11 +77,17 @@ impl AuthSecrets {
             Some(p) => Some(Pepper::from_secret(p).ok_or(SecretError::Pepper)?),
             None => None,
         };
-        Ok(Self::from_parts(signing, &raw, pepper))
+        Self::from_parts(signing, &raw, pepper)
     }
 
     /// From an already decoded 32-byte data key (tests).
-    pub fn from_parts(signing: SigningKey, data_key: &[u8], pepper: Option<Pepper>) -> AuthSecrets {
+    pub fn from_parts(
+        signing: SigningKey,
+        data_key: &[u8],
+        pepper: Option<Pepper>,
+    ) -> Result<AuthSecrets, SecretError> {
+        let verifier = Verifier::from_sec1_points(&[signing.public_sec1()])
+            .map_err(|_| SecretError::SigningKey)?;
         let hk = Hkdf::<Sha256>::new(Some(b"sealpost-auth v1"), data_key);
         let derive = |label: &[u8]| {
             let mut out = Zeroizing::new([0u8; 32]);
@@ -86,14 +95,15 @@ impl AuthSecrets {
             let _ = hk.expand(label, out.as_mut());
             out
         };
-        AuthSecrets {
+        Ok(AuthSecrets {
             signing,
+            verifier,
             pepper,
             totp: DataKey::new(*derive(b"totp-secret")),
             recovery: derive(b"recovery-code"),
             ip: derive(b"ip-hash"),
             email: derive(b"email-hash"),
-        }
+        })
     }
 
     /// The HMAC key of stored recovery codes.

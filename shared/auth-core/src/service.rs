@@ -8,7 +8,7 @@ use sealpost_api::body::parse_json;
 use sealpost_api::query::{OffsetPaging, Query};
 use sealpost_api::routes::RouteId;
 use sealpost_api::{ApiError, ApiResponse, ErrorCode, Validator};
-use sealpost_guard::{AccessClaims, Role, SessionCheck, Verifier, require_staff};
+use sealpost_guard::{AccessClaims, Role, SessionCheck, require_staff};
 use sealpost_ports::{Clock, PortError, Rng, SiteDb, Sql, rfc3339};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -479,14 +479,14 @@ impl<S: Sql, C: Clock, R: Rng> Auth<'_, S, C, R> {
     /// The caller's live access token: authentic, unexpired, and its session
     /// still live with the same roles and second factor.
     async fn caller(&self, input: Input<'_>) -> Result<AccessClaims, Fault> {
-        let verifier = Verifier::from_sec1_points(&[self.secrets.signing.public_sec1()])
-            .map_err(|e| PortError::Decode(format!("verifier: {e}")))?;
         let token = sealpost_guard::bearer(input.authorization)?;
         let check = SessionCheck {
             db: &self.db,
             now_ms: self.now(),
         };
-        Ok(verifier
+        Ok(self
+            .secrets
+            .verifier
             .verify_live(token, self.now() / 1000, &check)
             .await?)
     }

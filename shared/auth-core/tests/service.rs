@@ -58,7 +58,7 @@ impl World {
             db: SqliteDb::open_migrated(),
             clock: ManualClock::new(START_MS),
             rng: SeededRng::new(11),
-            secrets: AuthSecrets::from_parts(signing, &[9u8; 32], None),
+            secrets: AuthSecrets::from_parts(signing, &[9u8; 32], None).expect("secrets"),
             ip: "192.0.2.1".into(),
         }
     }
