@@ -14,6 +14,7 @@ pub mod error;
 pub mod fault;
 pub mod health;
 pub mod method;
+pub mod page;
 pub mod query;
 pub mod response;
 pub mod routes;

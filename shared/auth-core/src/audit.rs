@@ -2,8 +2,9 @@
 //! whom, in which request, from which (keyed-hashed) address and user agent.
 //! Never a secret: no password, token, code, TOTP secret or hash of one —
 //! [`Event::detail`] carries only reasons and role names.
+use sealpost_api::page::offset_page;
 use sealpost_api::query::{OffsetPaging, PageInfo};
-use sealpost_ports::{PortError, Rng, SiteDb, Sql, Statement, rfc3339};
+use sealpost_ports::{PortError, Rng, SiteDb, Sql, SqlValue, Statement, rfc3339};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -155,11 +156,6 @@ struct AuditRow {
     detail: String,
 }
 
-#[derive(serde::Deserialize)]
-struct Total {
-    total: i64,
-}
-
 /// A page of events, newest first, optionally of one type and/or one user.
 pub async fn list<S: Sql>(
     db: &SiteDb<'_, S>,
@@ -167,30 +163,25 @@ pub async fn list<S: Sql>(
     kind: Option<&str>,
     user_id: Option<&str>,
 ) -> Result<(Vec<AuditItem>, PageInfo), PortError> {
-    let filter =
-        "WHERE site_id = ?1 AND (?2 IS NULL OR type = ?2) AND (?3 IS NULL OR user_id = ?3)";
-    let total: Total = db
-        .query_one(
-            &db.statement(&format!(
-                "SELECT COUNT(*) AS total FROM audit_events {filter}"
-            ))
-            .bind(kind)
-            .bind(user_id),
-        )
-        .await?
-        .unwrap_or(Total { total: 0 });
-    let rows: Vec<AuditRow> = db
-        .query_as(
-            &db.statement(&format!(
-                "SELECT id, type, at, user_id, actor_id, request_id, ip_hash, user_agent, detail \
-                 FROM audit_events {filter} ORDER BY at DESC, id DESC LIMIT ?4 OFFSET ?5"
-            ))
-            .bind(kind)
-            .bind(user_id)
-            .bind(i64::from(paging.limit()))
-            .bind(i64::try_from(paging.offset()).unwrap_or(i64::MAX)),
-        )
-        .await?;
+    // Only the filters given, so each query can use its index
+    // (site+type+at, site+user+at or site+at).
+    let mut from_where = String::from("FROM audit_events WHERE site_id = ?1");
+    let mut binds: Vec<SqlValue> = Vec::new();
+    for (column, value) in [("type", kind), ("user_id", user_id)] {
+        if let Some(value) = value {
+            binds.push(SqlValue::from(value));
+            from_where.push_str(&format!(" AND {column} = ?{}", binds.len() + 1));
+        }
+    }
+    let (rows, page): (Vec<AuditRow>, _) = offset_page(
+        db,
+        "id, type, at, user_id, actor_id, request_id, ip_hash, user_agent, detail",
+        &from_where,
+        &binds,
+        "at DESC, id DESC",
+        paging,
+    )
+    .await?;
     let items = rows
         .into_iter()
         .map(|r| AuditItem {
@@ -205,6 +196,5 @@ pub async fn list<S: Sql>(
             detail: serde_json::from_str(&r.detail).unwrap_or(Value::Null),
         })
         .collect();
-    let total = u64::try_from(total.total).unwrap_or(0);
-    Ok((items, PageInfo::new(paging, total)))
+    Ok((items, page))
 }

@@ -5,11 +5,12 @@
 //! flow runs natively against SQLite in tests. Contract: API.md (Auth);
 //! decisions where it is silent: docs/api.md (Auth).
 use sealpost_api::body::parse_json;
+use sealpost_api::page::offset_page;
 use sealpost_api::query::{OffsetPaging, Query};
 use sealpost_api::routes::RouteId;
 use sealpost_api::{ApiError, ApiResponse, ErrorCode, Validator};
 use sealpost_guard::{AccessClaims, Role, SessionCheck, require_staff};
-use sealpost_ports::{Clock, PortError, Rng, SiteDb, Sql, rfc3339};
+use sealpost_ports::{Clock, PortError, Rng, SiteDb, Sql, SqlValue, rfc3339};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -767,42 +768,18 @@ impl<S: Sql, C: Clock, R: Rng> Auth<'_, S, C, R> {
             v.text_len("q", q, 1, MAX_QUERY_CHARS);
             v.finish()?;
         }
-        let filter = "WHERE site_id = ?1 AND (?2 IS NULL OR instr(lower(email), ?2) > 0 \
-                      OR instr(lower(display_name), ?2) > 0)";
-        #[derive(Deserialize)]
-        struct Total {
-            total: i64,
-        }
-        let total: Total = self
-            .db
-            .query_one(
-                &self
-                    .db
-                    .statement(&format!("SELECT COUNT(*) AS total FROM users {filter}"))
-                    .bind(q.clone()),
-            )
-            .await?
-            .unwrap_or(Total { total: 0 });
-        let rows: Vec<UserRow> = self
-            .db
-            .query_as(
-                &self
-                    .db
-                    .statement(&format!(
-                        "SELECT {USER_COLUMNS} FROM users {filter} \
-                         ORDER BY created_at DESC, rowid DESC LIMIT ?3 OFFSET ?4"
-                    ))
-                    .bind(q)
-                    .bind(i64::from(paging.limit()))
-                    .bind(i64::try_from(paging.offset()).unwrap_or(i64::MAX)),
-            )
-            .await?;
+        let (rows, page): (Vec<UserRow>, _) = offset_page(
+            &self.db,
+            USER_COLUMNS,
+            "FROM users WHERE site_id = ?1 AND (?2 IS NULL OR instr(lower(email), ?2) > 0 \
+             OR instr(lower(display_name), ?2) > 0)",
+            &[SqlValue::from(q)],
+            "created_at DESC, rowid DESC",
+            &paging,
+        )
+        .await?;
         let items = self.admin_items(&rows).await?;
-        let total = u64::try_from(total.total).unwrap_or(0);
-        Ok(ApiResponse::offset_list(
-            &items,
-            sealpost_api::PageInfo::new(&paging, total),
-        ))
+        Ok(ApiResponse::offset_list(&items, page))
     }
 
     async fn admin_items(&self, rows: &[UserRow]) -> Result<Vec<AdminUserItem>, Fault> {

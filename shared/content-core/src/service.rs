@@ -4,6 +4,7 @@
 //! API.md (Content); decisions where it is silent: docs/api.md (Content),
 //! docs/adr/0011.
 use sealpost_api::body::parse_json;
+use sealpost_api::page::offset_page;
 use sealpost_api::query::{OffsetPaging, Query};
 use sealpost_api::routes::RouteId;
 use sealpost_api::{ApiError, ApiResponse, ErrorCode, FieldError, PageInfo, Validator};
@@ -11,7 +12,7 @@ use sealpost_guard::{
     AccessClaims, Role, SessionCheck, Verifier, bearer, require_role, require_staff,
 };
 use sealpost_ports::{
-    Clock, PortError, RateLimiter, Rng, SiteDb, Sql, Statement, parse_rfc3339, rfc3339,
+    Clock, PortError, RateLimiter, Rng, SiteDb, Sql, SqlValue, parse_rfc3339, rfc3339,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -449,37 +450,20 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter> Content<'_, S, C, R, L> {
                 " AND t.id IN (SELECT rowid FROM post_fts WHERE post_fts MATCH ?{n})"
             ));
         }
-        let bind = |mut s: Statement| {
-            s = s.bind(lang);
-            if let Some(tag) = &tag {
-                s = s.bind(tag.as_str());
-            }
-            if let Some(m) = &fts {
-                s = s.bind(m.as_str());
-            }
-            s
-        };
-        let count: Option<Total> = self
-            .db
-            .query_one(&bind(self.db.statement(&format!(
-                "SELECT COUNT(*) AS total {PUBLIC_FROM} {filter}"
-            ))))
-            .await?;
-        let rows: Vec<PublicRow> = self
-            .db
-            .query_as(
-                &bind(self.db.statement(&format!(
-                    "SELECT {PUBLIC_COLUMNS} {PUBLIC_FROM} {filter} \
-                     ORDER BY p.published_at DESC, p.id DESC LIMIT ?{} OFFSET ?{}",
-                    n + 1,
-                    n + 2
-                )))
-                .bind(i64::from(paging.limit()))
-                .bind(offset(&paging)),
-            )
-            .await?;
+        let mut binds = vec![SqlValue::from(lang)];
+        binds.extend(tag.as_deref().map(SqlValue::from));
+        binds.extend(fts.as_deref().map(SqlValue::from));
+        let (rows, page): (Vec<PublicRow>, _) = offset_page(
+            &self.db,
+            PUBLIC_COLUMNS,
+            &format!("{PUBLIC_FROM} {filter}"),
+            &binds,
+            "p.published_at DESC, p.id DESC",
+            &paging,
+        )
+        .await?;
         let items: Vec<PublicItem> = rows.iter().map(PublicRow::item).collect();
-        let resp = ApiResponse::offset_list(&items, PageInfo::new(&paging, total(count)));
+        let resp = ApiResponse::offset_list(&items, page);
         Ok(cache::conditional(resp, input.if_none_match))
     }
 
@@ -598,34 +582,17 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter> Content<'_, S, C, R, L> {
                  AND t.id IN (SELECT rowid FROM post_fts WHERE post_fts MATCH ?{n}))"
             ));
         }
-        let bind = |mut s: Statement| {
-            if let Some(status) = status {
-                s = s.bind(status);
-            }
-            if let Some(m) = &fts {
-                s = s.bind(m.as_str());
-            }
-            s
-        };
-        let count: Option<Total> = self
-            .db
-            .query_one(&bind(self.db.statement(&format!(
-                "SELECT COUNT(*) AS total FROM posts p {filter}"
-            ))))
-            .await?;
-        let posts: Vec<PostRow> = self
-            .db
-            .query_as(
-                &bind(self.db.statement(&format!(
-                    "SELECT {POST_COLUMNS} FROM posts p {filter} \
-                     ORDER BY p.updated_at DESC, p.id DESC LIMIT ?{} OFFSET ?{}",
-                    n + 1,
-                    n + 2
-                )))
-                .bind(i64::from(paging.limit()))
-                .bind(offset(&paging)),
-            )
-            .await?;
+        let mut binds: Vec<SqlValue> = status.map(SqlValue::from).into_iter().collect();
+        binds.extend(fts.as_deref().map(SqlValue::from));
+        let (posts, page): (Vec<PostRow>, _) = offset_page(
+            &self.db,
+            POST_COLUMNS,
+            &format!("FROM posts p {filter}"),
+            &binds,
+            "p.updated_at DESC, p.id DESC",
+            &paging,
+        )
+        .await?;
         // One query for the translations of the whole page.
         #[derive(Deserialize)]
         struct Row {
@@ -661,10 +628,7 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter> Content<'_, S, C, R, L> {
                 model::admin_view(p, &mine, false)
             })
             .collect();
-        Ok(ApiResponse::offset_list(
-            &items,
-            PageInfo::new(&paging, total(count)),
-        ))
+        Ok(ApiResponse::offset_list(&items, page))
     }
 
     async fn create(&self, input: Input<'_>) -> Answer {
