@@ -366,7 +366,10 @@ impl Stack {
         let mut attempt = 1;
         loop {
             let (stack, failure) = match Stack::start_once(extra_env) {
-                Ok(stack) => return stack,
+                Ok(stack) => {
+                    stack.seed_admin();
+                    return stack;
+                }
                 Err(failed) => *failed,
             };
             stack.stop();
@@ -380,6 +383,31 @@ impl Stack {
                 failure.why
             );
             attempt += 1;
+        }
+    }
+
+    /// Seeds [`ADMIN_EMAIL`] with [`Stack::admin_password`] the way
+    /// `scripts/dev` does (`scripts/admin --local`), before any scenario
+    /// runs: seeding later, while scenarios write the same local database,
+    /// can meet its write lock.
+    fn seed_admin(&self) {
+        let out = Command::new(repo_root().join("scripts/admin"))
+            .args(["--local", "--persist-to"])
+            .arg(self.state_dir())
+            .current_dir(repo_root())
+            .env("SEALPOST_ADMIN_EMAIL", ADMIN_EMAIL)
+            .env("SEALPOST_ADMIN_PASSWORD", self.admin_password())
+            .stdin(Stdio::null())
+            .output()
+            .expect("running scripts/admin");
+        if !out.status.success() {
+            self.stop();
+            panic!(
+                "e2e: seeding the admin failed ({}):\n{}\n{}",
+                out.status,
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
     }
 
