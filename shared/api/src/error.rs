@@ -64,6 +64,8 @@ error_codes! {
     MethodNotAllowed => "METHOD_NOT_ALLOWED", 405, "Method not allowed";
     /// Too many requests; `Retry-After` says when to retry.
     RateLimited => "RATE_LIMITED", 429, "Too many requests";
+    /// A WebSocket route was requested without a WebSocket upgrade.
+    UpgradeRequired => "UPGRADE_REQUIRED", 426, "This route needs a WebSocket upgrade";
     /// An unexpected failure; details are logged, never returned.
     Internal => "INTERNAL", 500, "Internal error";
     /// The route exists but is not implemented yet.
@@ -369,6 +371,7 @@ mod tests {
             ("FORBIDDEN", 403),
             ("EMAIL_TAKEN", 409),
             ("UPDATE_CONFLICT", 409),
+            ("UPGRADE_REQUIRED", 426),
             ("SEAL_MALFORMED", 400),
             ("SEAL_UNSUPPORTED_VERSION", 400),
             ("SEAL_UNKNOWN_KEY", 400),
@@ -381,7 +384,7 @@ mod tests {
             let code = ErrorCode::parse(wire).unwrap_or_else(|| panic!("{wire} missing"));
             assert_eq!(code.status(), status, "{wire}");
         }
-        assert_eq!(ErrorCode::ALL.len(), 33);
+        assert_eq!(ErrorCode::ALL.len(), 34);
     }
 
     #[test]

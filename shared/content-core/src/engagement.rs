@@ -79,6 +79,7 @@ struct ActivityRow {
     post_id: String,
     at: i64,
     score: Option<i64>,
+    comment_id: Option<String>,
     slug: Option<String>,
     title: Option<String>,
 }
@@ -244,7 +245,8 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter> Content<'_, S, C, R, L> {
                     .statement(
                         "SELECT (SELECT COUNT(*) FROM post_ratings WHERE site_id = ?1 AND user_id = ?2) \
                          + (SELECT COUNT(*) FROM post_views WHERE site_id = ?1 AND user_id = ?2) \
-                         AS total",
+                         + (SELECT COUNT(*) FROM comments WHERE site_id = ?1 AND author_id = ?2 \
+                         AND deleted_at IS NULL) AS total",
                     )
                     .bind(user),
             )
@@ -266,13 +268,20 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter> Content<'_, S, C, R, L> {
                 &self
                     .db
                     .statement(&format!(
-                        "SELECT a.kind, a.post_id, a.at, a.score, {}, {} FROM ( \
-                         SELECT 'rating' AS kind, r.post_id, r.updated_at AS at, r.score \
+                        "SELECT a.kind, a.post_id, a.at, a.score, a.comment_id, {}, {} FROM ( \
+                         SELECT 'rating' AS kind, r.post_id, r.updated_at AS at, r.score, \
+                         NULL AS comment_id \
                          FROM post_ratings r WHERE r.site_id = ?1 AND r.user_id = ?2 \
                          UNION ALL \
-                         SELECT 'read' AS kind, v.post_id, v.created_at AS at, NULL AS score \
+                         SELECT 'read' AS kind, v.post_id, v.created_at AS at, NULL AS score, \
+                         NULL AS comment_id \
                          FROM post_views v WHERE v.site_id = ?1 AND v.user_id = ?2 \
-                         ) a ORDER BY a.at DESC, a.kind, a.post_id LIMIT ?3 OFFSET ?4",
+                         UNION ALL \
+                         SELECT 'comment' AS kind, c.post_id, c.created_at AS at, NULL AS score, \
+                         c.id AS comment_id \
+                         FROM comments c WHERE c.site_id = ?1 AND c.author_id = ?2 \
+                         AND c.deleted_at IS NULL \
+                         ) a ORDER BY a.at DESC, a.kind, a.post_id, a.comment_id LIMIT ?3 OFFSET ?4",
                         first("slug"),
                         first("title")
                     ))
@@ -293,6 +302,9 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter> Content<'_, S, C, R, L> {
                 });
                 if let Some(score) = r.score {
                     item["score"] = json!(score);
+                }
+                if let Some(comment) = &r.comment_id {
+                    item["commentId"] = json!(comment);
                 }
                 item
             })

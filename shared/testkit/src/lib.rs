@@ -10,6 +10,7 @@ pub mod clock;
 pub mod kv;
 pub mod ratelimit;
 pub mod rng;
+pub mod seed;
 pub mod sqlite;
 
 pub use clock::ManualClock;

@@ -10,9 +10,9 @@ use sealpost_api::{ApiResponse, Query};
 use sealpost_auth_core::tokens::{self, SigningKey};
 use sealpost_content_core::{Content, Fault, Input};
 use sealpost_guard::{Role, Verifier};
-use sealpost_ports::{Clock, SiteDb, SiteId, Sql, Statement, rfc3339};
-use sealpost_testkit::{ManualClock, MemRateLimiter, SeededRng, SqliteDb, block_on};
-use serde_json::{Value, json};
+use sealpost_ports::{Clock, SiteDb, SiteId, Sql, Statement};
+use sealpost_testkit::{ManualClock, MemRateLimiter, SeededRng, SqliteDb, block_on, seed};
+use serde_json::Value;
 
 pub const START_MS: i64 = 1_795_000_000_000;
 pub const MINUTE: i64 = 60_000;
@@ -106,32 +106,8 @@ impl World {
 
     /// A user with `roles` and a live session opened with `amr`; its token.
     pub fn user(&self, name: &str, roles: &[Role], amr: &[&str]) -> String {
-        let id = format!("user-{name}");
-        let roles_json = json!(roles.iter().map(|r| r.as_str()).collect::<Vec<_>>()).to_string();
-        self.sql(
-            Statement::new(
-                "INSERT INTO users (site_id, id, email, display_name, locale, password_hash, roles, \
-                 created_at, updated_at) VALUES ('default', ?1, ?2, ?3, 'en', 'x', ?4, ?5, ?5)",
-            )
-            .bind(id.as_str())
-            .bind(format!("{name}@example.com"))
-            .bind(format!("{name} display"))
-            .bind(roles_json)
-            .bind(rfc3339(START_MS)),
-        );
-        let sid = format!("session-{name}");
-        let now = self.clock.now_ms();
-        self.sql(
-            Statement::new(
-                "INSERT INTO sessions (site_id, id, user_id, amr, created_at, last_used_at, \
-                 expires_at) VALUES ('default', ?1, ?2, ?3, ?4, ?4, ?5)",
-            )
-            .bind(sid.as_str())
-            .bind(id.as_str())
-            .bind(json!(amr).to_string())
-            .bind(now)
-            .bind(now + 30 * 24 * 60 * MINUTE),
-        );
+        let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+        let (id, sid) = seed::user(&self.db, name, &names, amr, self.clock.now_ms());
         let claims = tokens::access_claims(&id, &sid, "jti-1", roles, amr, self.clock.now_secs());
         tokens::issue(&claims, &self.signing).expect("token")
     }

@@ -1,0 +1,16 @@
+//! The comments worker's domain logic (issue 6), free of the Workers
+//! platform: comment bodies and objects ([`model`]), the store every write
+//! of a post's Durable Object goes through ([`store`]), the per-user rate
+//! limit the object keeps ([`bucket`]), the live protocol — client frames,
+//! events and the backfill/replay merge ([`live`]) — and the stateless
+//! routes ([`service`]). Storage: migrations/0007_comments.sql; decisions:
+//! docs/adr/0012, docs/api.md (Comments).
+#![forbid(unsafe_code)]
+
+pub mod bucket;
+pub mod live;
+pub mod model;
+pub mod service;
+pub mod store;
+
+pub use sealpost_api::Fault;
