@@ -64,6 +64,26 @@ impl From<worker::Error> for Failure {
 /// What a handler returns.
 pub type Outcome = Result<ApiResponse, Failure>;
 
+/// A handler's answer: an API response, or a platform response passed on
+/// as it is (a WebSocket upgrade, or an answer a Durable Object built).
+#[derive(Debug)]
+pub enum Answer {
+    Api(ApiResponse),
+    Raw(Response),
+}
+
+impl From<ApiResponse> for Answer {
+    fn from(resp: ApiResponse) -> Self {
+        Answer::Api(resp)
+    }
+}
+
+impl From<Response> for Answer {
+    fn from(resp: Response) -> Self {
+        Answer::Raw(resp)
+    }
+}
+
 /// The answer for a catalogue route this worker does not serve yet.
 pub fn not_implemented() -> Outcome {
     Err(ApiError::new(ErrorCode::NotImplemented).into())
@@ -71,7 +91,7 @@ pub fn not_implemented() -> Outcome {
 
 /// Serves one request for `service`: `GET /health` runs `health`, every other
 /// path is resolved in the catalogue and handed to `handler`.
-pub async fn serve<H, F, C, CF>(
+pub async fn serve<H, F, T, C, CF>(
     req: Request,
     service: Service,
     health: C,
@@ -79,7 +99,8 @@ pub async fn serve<H, F, C, CF>(
 ) -> worker::Result<Response>
 where
     H: FnOnce(DomainRequest) -> F,
-    F: Future<Output = Outcome>,
+    F: Future<Output = Result<T, Failure>>,
+    T: Into<Answer>,
     C: FnOnce() -> CF,
     CF: Future<Output = HealthReport>,
 {
@@ -90,16 +111,21 @@ where
     let method_name = req.inner().method();
 
     let outcome = match method {
-        Some(sealpost_api::Method::Get) if path == "/health" => Ok(health().await.into_response()),
-        Some(m) => route(req, service, m, &path, &request_id, handler).await,
+        Some(sealpost_api::Method::Get) if path == "/health" => {
+            Ok(Answer::Api(health().await.into_response()))
+        }
+        Some(m) => route(req, service, m, &path, &request_id, handler)
+            .await
+            .map(Into::into),
         None => Err(Failure::Api(ApiError::new(ErrorCode::MethodNotAllowed))),
     };
     let response = match outcome {
-        Ok(resp) => resp,
-        Err(Failure::Api(e)) => e.into_response(),
+        Ok(Answer::Api(resp)) => http::to_response(resp)?,
+        Ok(Answer::Raw(resp)) => resp,
+        Err(Failure::Api(e)) => http::to_response(e.into_response())?,
         Err(Failure::Internal(cause)) => {
             log::internal_failure(service.as_str(), &request_id, &path, cause);
-            ApiError::internal(Some(request_id.clone())).into_response()
+            http::to_response(ApiError::internal(Some(request_id.clone())).into_response())?
         }
     };
     log::line("info", "request")
@@ -107,23 +133,23 @@ where
         .field("requestId", request_id)
         .field("method", method_name)
         .field("path", path)
-        .field("status", response.status)
+        .field("status", response.status_code())
         .field("durMs", SystemClock.now_ms() - started)
         .emit();
-    http::to_response(response)
+    Ok(response)
 }
 
-async fn route<H, F>(
+async fn route<H, F, T>(
     req: Request,
     service: Service,
     method: sealpost_api::Method,
     path: &str,
     request_id: &str,
     handler: H,
-) -> Outcome
+) -> Result<T, Failure>
 where
     H: FnOnce(DomainRequest) -> F,
-    F: Future<Output = Outcome>,
+    F: Future<Output = Result<T, Failure>>,
 {
     let (route, params) = match routes::resolve(method, path) {
         Resolution::Found { route, params } if route.service == service => (route, params),
