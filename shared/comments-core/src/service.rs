@@ -15,8 +15,9 @@ use serde_json::{Value, json};
 use crate::model::{self, CommentRow, LIST_DEFAULT, LIST_MAX, NewComment};
 use crate::store::{Refusal, Thread};
 
-/// Largest `since`/`before` accepted (2^53: exact in every JSON client).
-pub const SERIAL_MAX: i64 = 1 << 53;
+/// Largest `since`/`before` accepted: 2^53 − 1, exact in every JSON client
+/// and the largest integer D1 binds.
+pub const SERIAL_MAX: i64 = sealpost_ports::MAX_SAFE_INTEGER;
 
 /// The stateless side of the comment routes, for one request.
 pub struct Comments<'a, S: Sql, C: Clock> {

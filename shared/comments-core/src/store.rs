@@ -10,7 +10,7 @@
 //! (`last_comment_id`). Serials are therefore gap-free in commit order and
 //! never reused, whatever restarts, hibernation or even a second instance
 //! of the object do.
-use sealpost_ports::{PortError, SiteDb, Sql};
+use sealpost_ports::{MAX_SAFE_INTEGER, PortError, SiteDb, Sql};
 use serde::Deserialize;
 
 use crate::model::{AUTHOR_JOIN, COMMENT_COLUMNS, CommentRow, NewComment};
@@ -217,11 +217,11 @@ impl<S: Sql> Thread<'_, S> {
                     .db
                     .statement(&format!(
                         "SELECT {COMMENT_COLUMNS} FROM comments c {AUTHOR_JOIN} \
-                         WHERE c.site_id = ?1 AND c.post_id = ?2 AND c.serial < ?3 \
+                         WHERE c.site_id = ?1 AND c.post_id = ?2 AND c.serial <= ?3 \
                          AND c.deleted_at IS NULL ORDER BY c.serial DESC LIMIT ?4"
                     ))
                     .bind(self.post_id)
-                    .bind(before.unwrap_or(i64::MAX))
+                    .bind(before.map_or(MAX_SAFE_INTEGER, |b| b - 1))
                     .bind(limit + 1),
             )
             .await?;

@@ -325,6 +325,11 @@ fn lists_are_keyset_pages_newest_first() {
         json!(null)
     );
     assert_eq!(serials(&w.list("p1", "").unwrap()).len(), 7);
+    // The largest cursor there can be (D1 binds nothing larger).
+    assert_eq!(
+        serials(&w.list("p1", "before=9007199254740991").unwrap()).len(),
+        7
+    );
     assert_eq!(w.list("p1", "").unwrap()["pagination"]["limit"], json!(50));
 
     for (query, field) in [
@@ -335,6 +340,7 @@ fn lists_are_keyset_pages_newest_first() {
         ("before=-3", "before"),
         ("before=abc", "before"),
         ("before=1e3", "before"),
+        ("before=9007199254740992", "before"),
     ] {
         let err = code(w.list("p1", query).unwrap_err());
         assert_eq!(

@@ -17,6 +17,9 @@ pub enum PortError {
     /// The statement binds more parameters than D1 allows.
     #[error("statement binds {count} parameters, D1 allows at most {max}")]
     TooManyParams { count: usize, max: usize },
+    /// An integer parameter outside JavaScript's safe range (D1 refuses it).
+    #[error("integer parameter {0} is outside JavaScript's safe range")]
+    UnsafeInteger(i64),
     /// A row (or value) could not be decoded into the requested type.
     #[error("decode error: {0}")]
     Decode(String),

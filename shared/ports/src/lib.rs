@@ -26,4 +26,6 @@ pub use kv::{KV_MIN_TTL_SECS, Kv, check_ttl};
 pub use ratelimit::RateLimiter;
 pub use rng::Rng;
 pub use site::{InvalidSiteId, SiteDb, SiteId};
-pub use sql::{ExecResult, MAX_BOUND_PARAMS, Row, Sql, SqlValue, Statement, from_row};
+pub use sql::{
+    ExecResult, MAX_BOUND_PARAMS, MAX_SAFE_INTEGER, Row, Sql, SqlValue, Statement, from_row,
+};

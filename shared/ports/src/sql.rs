@@ -18,6 +18,9 @@ use crate::error::PortError;
 /// D1 refuses statements binding more than 100 parameters.
 pub const MAX_BOUND_PARAMS: usize = 100;
 
+/// D1 binds integers as JavaScript numbers and refuses any beyond ±(2^53 − 1).
+pub const MAX_SAFE_INTEGER: i64 = (1 << 53) - 1;
+
 /// A value bound to a statement parameter.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SqlValue {
@@ -115,14 +118,22 @@ impl Statement {
         &self.params
     }
 
-    /// Fails with [`PortError::TooManyParams`] when more than
-    /// [`MAX_BOUND_PARAMS`] parameters are bound, as D1 would.
+    /// Fails as D1 would: with [`PortError::TooManyParams`] when more than
+    /// [`MAX_BOUND_PARAMS`] parameters are bound, with
+    /// [`PortError::UnsafeInteger`] for an integer beyond ±[`MAX_SAFE_INTEGER`].
     pub fn check(&self) -> Result<(), PortError> {
         if self.params.len() > MAX_BOUND_PARAMS {
             return Err(PortError::TooManyParams {
                 count: self.params.len(),
                 max: MAX_BOUND_PARAMS,
             });
+        }
+        for p in &self.params {
+            if let SqlValue::Integer(n) = p
+                && !(-MAX_SAFE_INTEGER..=MAX_SAFE_INTEGER).contains(n)
+            {
+                return Err(PortError::UnsafeInteger(*n));
+            }
         }
         Ok(())
     }

@@ -1,6 +1,6 @@
 //! `SqliteDb` behaves like D1 where it matters.
 
-use sealpost_ports::{MAX_BOUND_PARAMS, PortError, Sql, Statement};
+use sealpost_ports::{MAX_BOUND_PARAMS, MAX_SAFE_INTEGER, PortError, Sql, Statement};
 use sealpost_testkit::{SqliteDb, block_on};
 
 fn scratch() -> SqliteDb {
@@ -51,6 +51,26 @@ fn foreign_keys_are_enforced_like_d1() {
         ),
     );
     assert!(matches!(res, Err(PortError::Constraint(_))), "{res:?}");
+}
+
+#[test]
+fn integers_beyond_javascripts_safe_range_are_refused_like_d1() {
+    let db = scratch();
+    let insert = |n: i64| {
+        Statement::new("INSERT INTO t (id, name) VALUES (?1, ?2)")
+            .bind(n)
+            .bind(format!("n{n}"))
+    };
+    for n in [MAX_SAFE_INTEGER + 1, i64::MAX, -MAX_SAFE_INTEGER - 1] {
+        let err = block_on(db.execute(&insert(n))).unwrap_err();
+        assert_eq!(err, PortError::UnsafeInteger(n));
+        let err = block_on(db.query(&Statement::new("SELECT ?1 AS n").bind(n))).unwrap_err();
+        assert_eq!(err, PortError::UnsafeInteger(n));
+    }
+    assert_eq!(count(&db), 0, "nothing ran");
+    for n in [MAX_SAFE_INTEGER, -MAX_SAFE_INTEGER] {
+        assert_eq!(block_on(db.execute(&insert(n))).unwrap().changes, 1);
+    }
 }
 
 #[test]

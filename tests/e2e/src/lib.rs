@@ -19,6 +19,7 @@
 
 pub mod auth;
 pub mod bench;
+pub mod comments;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -27,7 +28,7 @@ use std::io::{BufRead, BufReader, Cursor, Write};
 use std::net::{Ipv4Addr, Ipv6Addr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -449,25 +450,12 @@ impl Stack {
             vars.retain(|(name, _)| name != k);
             vars.push(((*k).to_owned(), (*v).to_owned()));
         }
-        let env_file = dir.path().join("e2e.env");
+        let env_file = dir.path().join(ENV_FILE_NAME);
         let env_text: String = vars.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
         fs::write(&env_file, env_text).expect("writing the env file");
 
         let port = free_port();
-        let root = repo_root();
-        let serve_log = fs::File::create(run.join("serve.log")).expect("creating serve.log");
-        let mut child = Command::new(root.join("scripts/serve"))
-            .current_dir(&root)
-            .env("GATEWAY_PORT", port.to_string())
-            .env("STATE_DIR", &state)
-            .env("RUN_DIR", &run)
-            .env("ENV_FILE", &env_file)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(serve_log)
-            .process_group(0)
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawning {}/scripts/serve: {e}", root.display()));
+        let mut child = spawn_serve(dir.path(), port);
         let pgid = child.id();
         let stdout = child.stdout.take().expect("piped stdout");
         let watchdog = spawn_watchdog(pgid, dir.path());
@@ -493,24 +481,8 @@ impl Stack {
             stdout: Arc::new(Mutex::new(Vec::new())),
         };
 
-        // Drain serve's stdout for the whole run; report the READY line.
-        let (ready_tx, ready_rx) = mpsc::channel::<String>();
-        let lines = Arc::clone(&stack.stdout);
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(url) = line.strip_prefix(READY_PREFIX) {
-                    let _ = ready_tx.send(url.trim().to_owned());
-                }
-                if let Ok(mut l) = lines.lock() {
-                    l.push(line);
-                }
-            }
-        });
-
-        let start_timeout = std::env::var("SEALPOST_E2E_START_TIMEOUT")
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .map_or(START_TIMEOUT, Duration::from_secs);
+        let ready_rx = drain_stdout(stdout, Arc::clone(&stack.stdout));
+        let start_timeout = start_timeout();
         let started = Instant::now();
         loop {
             match ready_rx.recv_timeout(Duration::from_millis(250)) {
@@ -727,45 +699,84 @@ impl Stack {
         path: &str,
         headers: &[(&str, &str)],
     ) -> Result<WebSocket, tungstenite::Error> {
-        use tungstenite::client::IntoClientRequest;
-        use tungstenite::handshake::HandshakeError;
-        use tungstenite::http::{HeaderName, HeaderValue};
-
-        let mut request = format!("ws://127.0.0.1:{}{path}", self.port).into_client_request()?;
-        let mut all: Vec<(&str, String)> =
-            headers.iter().map(|(n, v)| (*n, (*v).to_owned())).collect();
-        if !headers
-            .iter()
-            .any(|(n, _)| n.eq_ignore_ascii_case(CLIENT_IP_HEADER))
-        {
-            all.push((CLIENT_IP_HEADER, unique_ip()));
-        }
-        for (name, value) in all {
-            let name = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|e| tungstenite::Error::HttpFormat(e.into()))?;
-            let value = HeaderValue::from_str(&value)
-                .map_err(|e| tungstenite::Error::HttpFormat(e.into()))?;
-            request.headers_mut().insert(name, value);
-        }
-        let stream = TcpStream::connect(("127.0.0.1", self.port))?;
-        stream.set_read_timeout(Some(CALL_TIMEOUT))?;
-        stream.set_write_timeout(Some(CALL_TIMEOUT))?;
-        match tungstenite::client(request, stream) {
-            Ok((socket, _response)) => Ok(socket),
-            Err(HandshakeError::Failure(e)) => Err(e),
-            Err(HandshakeError::Interrupted(_)) => Err(tungstenite::Error::Io(
-                std::io::Error::other("handshake interrupted on a blocking socket"),
-            )),
-        }
+        ws_connect_to(self.port, path, headers)
     }
 
     /// Stops the stack: SIGTERM to `scripts/serve`'s process group (it stops
     /// every worker), SIGKILL after [`STOP_TIMEOUT`], then waits until every
     /// process of the workers' groups is gone, killing stragglers. Idempotent.
     pub fn stop(&self) {
+        if self.halt() {
+            self.keep_logs();
+        }
+    }
+
+    /// Restarts the whole local runtime on the same state: stops every
+    /// worker process as [`Stack::stop`] does, then runs `scripts/serve`
+    /// again with the same state directory, env file and gateway port, and
+    /// waits for its READY line. The previous run's logs stay in `$RUN_DIR`
+    /// as `NAME.before-restart-UNIXTIME.log`. Panics, with the log tails,
+    /// when the stack does not come back.
+    pub fn restart(&self) {
+        self.halt();
+        let stamp = unix_now();
+        for entry in fs::read_dir(self.run_dir()).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(stem) = name.strip_suffix(".log")
+                && !stem.contains(".before-restart-")
+            {
+                let kept = self
+                    .run_dir()
+                    .join(format!("{stem}.before-restart-{stamp}.log"));
+                let _ = fs::rename(entry.path(), kept);
+            }
+        }
+        let mut child = spawn_serve(self.dir.path(), self.port);
+        let stdout = child.stdout.take().expect("piped stdout");
+        let watchdog = spawn_watchdog(child.id(), self.dir.path());
+        *self.served.lock().unwrap_or_else(|p| p.into_inner()) = Served {
+            child,
+            watchdog,
+            worker_groups: Vec::new(),
+            stopped: false,
+        };
+        let ready_rx = drain_stdout(stdout, Arc::clone(&self.stdout));
+        let started = Instant::now();
+        let failed = loop {
+            match ready_rx.recv_timeout(Duration::from_millis(250)) {
+                Ok(url) if url == self.base => break None,
+                Ok(url) => break Some(format!("ready on an unexpected address {url}")),
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    break Some("scripts/serve exited before READY".to_owned());
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+            }
+            if let Some(worker) = self.worker_failed_to_start() {
+                break Some(format!("the Workers runtime of {worker} failed to start"));
+            }
+            if started.elapsed() > start_timeout() {
+                break Some("no READY line in time".to_owned());
+            }
+        };
+        if let Some(why) = failed {
+            let logs = self.log_tails();
+            self.stop();
+            panic!("e2e: the stack did not restart: {why}\n{logs}");
+        }
+        eprintln!(
+            "e2e: stack restarted at {} in {:.1}s",
+            self.base,
+            started.elapsed().as_secs_f64()
+        );
+        self.record_worker_groups();
+    }
+
+    /// Stops every process of the stack (see [`Stack::stop`]); false when
+    /// it was already stopped.
+    fn halt(&self) -> bool {
         let mut served = self.served.lock().unwrap_or_else(|p| p.into_inner());
         if served.stopped {
-            return;
+            return false;
         }
         served.stopped = true;
         let pgid = served.child.id();
@@ -799,7 +810,7 @@ impl Stack {
         groups.push(pgid);
         drop(served);
         self.reap(&groups);
-        self.keep_logs();
+        true
     }
 
     /// With `SEALPOST_E2E_KEEP_LOGS=DIR`, copies every worker log there
@@ -897,6 +908,48 @@ impl Stack {
     }
 }
 
+/// [`Stack::ws_connect`] to a gateway on 127.0.0.1:`port` (also for the
+/// benches, which drive a stack they did not start).
+#[allow(
+    clippy::result_large_err,
+    reason = "tungstenite's own handshake error, unboxed, so callers can match on it"
+)]
+pub fn ws_connect_to(
+    port: u16,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Result<WebSocket, tungstenite::Error> {
+    use tungstenite::client::IntoClientRequest;
+    use tungstenite::handshake::HandshakeError;
+    use tungstenite::http::{HeaderName, HeaderValue};
+
+    let mut request = format!("ws://127.0.0.1:{port}{path}").into_client_request()?;
+    let mut all: Vec<(&str, String)> = headers.iter().map(|(n, v)| (*n, (*v).to_owned())).collect();
+    if !headers
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case(CLIENT_IP_HEADER))
+    {
+        all.push((CLIENT_IP_HEADER, unique_ip()));
+    }
+    for (name, value) in all {
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|e| tungstenite::Error::HttpFormat(e.into()))?;
+        let value =
+            HeaderValue::from_str(&value).map_err(|e| tungstenite::Error::HttpFormat(e.into()))?;
+        request.headers_mut().insert(name, value);
+    }
+    let stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(CALL_TIMEOUT))?;
+    stream.set_write_timeout(Some(CALL_TIMEOUT))?;
+    match tungstenite::client(request, stream) {
+        Ok((socket, _response)) => Ok(socket),
+        Err(HandshakeError::Failure(e)) => Err(e),
+        Err(HandshakeError::Interrupted(_)) => Err(tungstenite::Error::Io(std::io::Error::other(
+            "handshake interrupted on a blocking socket",
+        ))),
+    }
+}
+
 /// One process, from `/proc/<pid>/stat`.
 #[derive(Debug, Clone, Copy)]
 struct Proc {
@@ -938,6 +991,56 @@ fn signal_group(signal: &str, pgid: u32) {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status();
+}
+
+/// The env file every worker of a stack reads, in the stack's directory.
+const ENV_FILE_NAME: &str = "e2e.env";
+
+/// How long `scripts/serve` may take to be ready ([`START_TIMEOUT`] or
+/// `SEALPOST_E2E_START_TIMEOUT`).
+fn start_timeout() -> Duration {
+    std::env::var("SEALPOST_E2E_START_TIMEOUT")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .map_or(START_TIMEOUT, Duration::from_secs)
+}
+
+/// Runs `scripts/serve` for the stack in `dir` (its `state`, `run` and env
+/// file) with the gateway on `port`, in its own process group; stdout piped,
+/// stderr to `run/serve.log`.
+fn spawn_serve(dir: &Path, port: u16) -> Child {
+    let root = repo_root();
+    let run = dir.join("run");
+    let serve_log = fs::File::create(run.join("serve.log")).expect("creating serve.log");
+    Command::new(root.join("scripts/serve"))
+        .current_dir(&root)
+        .env("GATEWAY_PORT", port.to_string())
+        .env("STATE_DIR", dir.join("state"))
+        .env("RUN_DIR", &run)
+        .env("ENV_FILE", dir.join(ENV_FILE_NAME))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(serve_log)
+        .process_group(0)
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawning {}/scripts/serve: {e}", root.display()))
+}
+
+/// Drains serve's stdout into `lines` for the whole run; the receiver gets
+/// the URL of its READY line.
+fn drain_stdout(stdout: ChildStdout, lines: Arc<Mutex<Vec<String>>>) -> mpsc::Receiver<String> {
+    let (ready_tx, ready_rx) = mpsc::channel::<String>();
+    thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(url) = line.strip_prefix(READY_PREFIX) {
+                let _ = ready_tx.send(url.trim().to_owned());
+            }
+            if let Ok(mut l) = lines.lock() {
+                l.push(line);
+            }
+        }
+    });
+    ready_rx
 }
 
 /// A shell that stops serve's process group when this process dies without

@@ -2,14 +2,11 @@
 //! editor access, the life of a post from draft to published and back,
 //! public reads in both languages with alternates and conditional requests,
 //! versions, scheduled publishing with overlapping cron runs, bad inputs.
-use std::sync::Mutex;
 use std::thread;
 use std::time::Duration;
 
-use sealpost_e2e::auth::{
-    Session, admin_set_roles, bearer_get, bearer_request, enable_totp, login, login_with_totp,
-    new_member,
-};
+use sealpost_e2e::auth::{bearer_get, bearer_request, new_member};
+use sealpost_e2e::comments::{Editor, create_post, editor, publish_post};
 use sealpost_e2e::{Reply, Stack, Value, json, random_hex, unix_now};
 
 use super::Scenario;
@@ -57,35 +54,6 @@ pub const SCENARIOS: &[(&str, Scenario)] = &[
     ),
 ];
 
-/// An editor: the session logged in with its password only (no second
-/// factor) and the one logged in with a TOTP code.
-#[derive(Debug, Clone)]
-struct Editor {
-    pwd_only: Session,
-    otp: Session,
-}
-
-static EDITOR: Mutex<Option<Editor>> = Mutex::new(None);
-
-/// One editor per process: a member promoted by the admin, who then enrols
-/// TOTP and logs in with a code.
-fn editor(stack: &Stack) -> Editor {
-    let mut cache = EDITOR.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(e) = &*cache {
-        return e.clone();
-    }
-    let member = new_member(stack, "editor");
-    let promoted = admin_set_roles(stack, &member.user_id(), &json!(["editor"]));
-    assert_eq!(promoted.status, 200, "promote: {promoted}");
-    // The role change revoked the member's token; log in again.
-    let pwd_only = login(stack, &member.email, &member.password);
-    let mut totp = enable_totp(stack, &pwd_only);
-    let otp = login_with_totp(stack, &member.email, &member.password, &mut totp);
-    let e = Editor { pwd_only, otp };
-    *cache = Some(e.clone());
-    e
-}
-
 fn send(stack: &Stack, method: &str, path: &str, token: &str, body: Option<&Value>) -> Reply {
     let call = bearer_request(stack, method, path, token);
     match body {
@@ -114,31 +82,13 @@ fn new_post(suffix: &str) -> Value {
 }
 
 fn create(stack: &Stack, e: &Editor, suffix: &str) -> Value {
-    mutation(
-        &send(
-            stack,
-            "POST",
-            "/admin/posts",
-            &e.otp.access,
-            Some(&new_post(suffix)),
-        ),
-        201,
-    )
+    create_post(stack, e, &new_post(suffix))
 }
 
 /// A post by `e` with slug suffix `suffix`, created and published; its id.
 fn published(stack: &Stack, e: &Editor, suffix: &str) -> String {
     let id = id(&create(stack, e, suffix));
-    mutation(
-        &send(
-            stack,
-            "POST",
-            &format!("/admin/posts/{id}/publish"),
-            &e.otp.access,
-            None,
-        ),
-        200,
-    );
+    publish_post(stack, e, &id);
     id
 }
 
@@ -515,19 +465,8 @@ fn at_secs(s: &str) -> u64 {
 
 /// A published post of the shared editor; its id and English slug.
 fn published_post(stack: &Stack) -> (String, String) {
-    let e = editor(stack);
     let suffix = random_hex(4);
-    let post_id = id(&create(stack, &e, &suffix));
-    mutation(
-        &send(
-            stack,
-            "POST",
-            &format!("/admin/posts/{post_id}/publish"),
-            &e.otp.access,
-            None,
-        ),
-        200,
-    );
+    let post_id = published(stack, &editor(stack), &suffix);
     (post_id, format!("hello-{suffix}"))
 }
 
