@@ -94,6 +94,11 @@ impl DurableObject for PostThread {
                 .field("cause", format!("{e:?}"))
                 .emit(),
         }
+        // After hibernation the object starts again with its viewers'
+        // sockets still open: the count shows it in the logs.
+        log::line("info", "post thread started")
+            .field("viewers", state.get_websockets().len())
+            .emit();
         PostThread {
             state,
             env,
