@@ -20,6 +20,7 @@
 pub mod auth;
 pub mod bench;
 pub mod comments;
+pub mod procfs;
 
 use std::collections::HashMap;
 use std::fmt;

@@ -20,7 +20,6 @@
 //! Every viewer is one thread with a blocking tungstenite socket and its own
 //! `CF-Connecting-IP` (at most 20 sockets per address and post are let in).
 //! Viewers connect with `since` = the newest serial, so no backfill is sent.
-use std::fs;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -29,6 +28,7 @@ use std::time::{Duration, Instant};
 
 use sealpost_e2e::bench::{BenchClient, out, percentile, random_ip};
 use sealpost_e2e::comments::{Frame, Viewer, live_path};
+use sealpost_e2e::procfs::{cpu_secs, is_runtime, port_of, rss_kib, workerd_of};
 use serde_json::{Value, json};
 
 /// How long the viewers stay idle before the "after" memory reading.
@@ -37,9 +37,6 @@ const IDLE: Duration = Duration::from_secs(15);
 const CONNECTING: usize = 32;
 /// How long a round may take before it counts as lost.
 const ROUND_TIMEOUT: Duration = Duration::from_secs(120);
-/// Clock ticks per second of /proc/<pid>/stat (USER_HZ).
-const TICKS_PER_SEC: f64 = 100.0;
-
 /// One progress line on stderr.
 fn note(line: &str) {
     std::io::Write::write_all(
@@ -47,57 +44,6 @@ fn note(line: &str) {
         format!("comments-bench: {line}\n").as_bytes(),
     )
     .expect("stderr");
-}
-
-/// `NAME_PORT` of `$RUN_DIR/ports.env`.
-fn port_of(run_dir: &str, name: &str) -> u16 {
-    let key = format!("{}_PORT=", name.to_ascii_uppercase());
-    fs::read_to_string(format!("{run_dir}/ports.env"))
-        .expect("ports.env")
-        .lines()
-        .find_map(|l| l.strip_prefix(&key)?.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {key} in ports.env"))
-}
-
-/// The fields of /proc/<pid>/stat after the command name.
-fn stat_fields(pid: u32) -> Option<Vec<String>> {
-    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = text.rsplit_once(')')?.1;
-    Some(rest.split_whitespace().map(str::to_owned).collect())
-}
-
-/// The `workerd` processes under the `wrangler dev` that serves `port` (its
-/// proxy and the runtime).
-fn workerd_of(port: u16) -> Vec<u32> {
-    let pids: Vec<u32> = fs::read_dir("/proc")
-        .expect("/proc")
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-        .collect();
-    let cmdline = |pid: u32| {
-        fs::read(format!("/proc/{pid}/cmdline"))
-            .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
-            .unwrap_or_default()
-    };
-    let flag = format!("dev --port {port} ");
-    let wrangler: Vec<u32> = pids
-        .iter()
-        .copied()
-        .filter(|&p| cmdline(p).contains(&flag))
-        .collect();
-    let parent = |pid: u32| stat_fields(pid).and_then(|f| f.get(1)?.parse::<u32>().ok());
-    let found: Vec<u32> = pids
-        .iter()
-        .copied()
-        .filter(|&pid| {
-            let comm = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-            comm.trim() == "workerd" && parent(pid).is_some_and(|p| wrangler.contains(&p))
-        })
-        .collect();
-    assert!(
-        !found.is_empty(),
-        "no workerd under the wrangler dev on port {port}"
-    );
-    found
 }
 
 /// One `workerd` process of a worker: the runtime (the one wrangler runs
@@ -112,54 +58,16 @@ struct Process {
 fn processes_of(name: &str, port: u16) -> Vec<Process> {
     let mut found: Vec<Process> = workerd_of(port)
         .into_iter()
-        .map(|pid| {
-            let cmdline = fs::read(format!("/proc/{pid}/cmdline"))
-                .map(|b| String::from_utf8_lossy(&b).into_owned())
-                .unwrap_or_default();
-            let role = if cmdline.contains("--inspector-addr") {
-                "runtime"
-            } else {
-                "proxy"
-            };
-            Process {
-                label: format!("{name} {role}"),
-                pid,
-            }
+        .map(|pid| Process {
+            label: format!(
+                "{name} {}",
+                if is_runtime(pid) { "runtime" } else { "proxy" }
+            ),
+            pid,
         })
         .collect();
     found.sort_by(|a, b| b.label.cmp(&a.label));
     found
-}
-
-/// Resident set of `pids` together, in KiB.
-fn rss_kib(pids: &[u32]) -> u64 {
-    pids.iter()
-        .map(|p| {
-            fs::read_to_string(format!("/proc/{p}/status"))
-                .unwrap_or_default()
-                .lines()
-                .find_map(|l| {
-                    l.strip_prefix("VmRSS:")?
-                        .trim()
-                        .strip_suffix("kB")?
-                        .trim()
-                        .parse::<u64>()
-                        .ok()
-                })
-                .unwrap_or(0)
-        })
-        .sum()
-}
-
-/// User + system CPU seconds of `pids` together.
-fn cpu_secs(pids: &[u32]) -> f64 {
-    pids.iter()
-        .filter_map(|&p| {
-            let f = stat_fields(p)?;
-            Some(f[11].parse::<f64>().ok()? + f[12].parse::<f64>().ok()?)
-        })
-        .sum::<f64>()
-        / TICKS_PER_SEC
 }
 
 /// A fresh member's access token (sealed signup from a fresh address).

@@ -14,9 +14,9 @@
 //!   That is the local runtime's CPU for the whole request in that process:
 //!   the worker's own CPU plus workerd's HTTP plumbing and the local D1
 //!   (SQLite) it runs — an upper bound of what Workers bills as CPU time.
-use std::fs;
 
 use sealpost_e2e::bench::{BenchClient, out, percentile};
+use sealpost_e2e::procfs::{cpu_secs, port_of, workerd_of};
 use serde_json::json;
 
 fn seal_cost(base: &str, n: usize) {
@@ -51,68 +51,6 @@ fn seal_cost(base: &str, n: usize) {
     ));
 }
 
-/// Clock ticks per second of /proc/<pid>/stat (USER_HZ; 100 on Linux).
-const TICKS_PER_SEC: f64 = 100.0;
-
-fn stat_fields(pid: u32) -> Option<Vec<String>> {
-    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // comm may contain spaces: fields start after the closing parenthesis.
-    let rest = text.rsplit_once(')')?.1;
-    Some(rest.split_whitespace().map(str::to_owned).collect())
-}
-
-/// user + system CPU seconds of `pid`.
-fn cpu_secs(pid: u32) -> f64 {
-    let f = stat_fields(pid).expect("process gone");
-    let ticks: f64 = f[11].parse::<f64>().unwrap_or(0.0) + f[12].parse::<f64>().unwrap_or(0.0);
-    ticks / TICKS_PER_SEC
-}
-
-/// The `workerd` processes of the `wrangler dev` that serves `port` (a
-/// proxy and the runtime; both are counted).
-fn runtimes_of(port: u16) -> Vec<u32> {
-    let pids: Vec<u32> = fs::read_dir("/proc")
-        .expect("/proc")
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-        .collect();
-    let cmdline = |pid: u32| {
-        fs::read(format!("/proc/{pid}/cmdline"))
-            .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
-            .unwrap_or_default()
-    };
-    let flag = format!("dev --port {port} ");
-    // The wrangler launcher and its node process both carry the flag.
-    let wrangler: Vec<u32> = pids
-        .iter()
-        .copied()
-        .filter(|&pid| cmdline(pid).contains(&flag))
-        .collect();
-    let children: Vec<u32> = pids
-        .iter()
-        .copied()
-        .filter(|&pid| {
-            let comm = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-            let parent =
-                stat_fields(pid).and_then(|f| f.get(1).and_then(|p| p.parse::<u32>().ok()));
-            comm.trim() == "workerd" && parent.is_some_and(|p| wrangler.contains(&p))
-        })
-        .collect();
-    assert!(
-        !children.is_empty(),
-        "no workerd under the wrangler dev on port {port}"
-    );
-    children
-}
-
-/// The auth worker's port, from `$RUN_DIR/ports.env`.
-fn auth_port(run_dir: &str) -> u16 {
-    fs::read_to_string(format!("{run_dir}/ports.env"))
-        .expect("ports.env")
-        .lines()
-        .find_map(|l| l.strip_prefix("AUTH_PORT=")?.trim().parse().ok())
-        .expect("AUTH_PORT in ports.env")
-}
-
 struct Measure {
     label: String,
     wall: Vec<f64>,
@@ -120,7 +58,7 @@ struct Measure {
 }
 
 fn measure(pids: &[u32], label: &str, n: usize, mut one: impl FnMut(usize) -> f64) -> Measure {
-    let total = || pids.iter().map(|&p| cpu_secs(p)).sum::<f64>();
+    let total = || cpu_secs(pids);
     let before = total();
     let mut wall: Vec<f64> = (0..n).map(&mut one).collect();
     let cpu_ms = (total() - before) * 1000.0 / n as f64;
@@ -134,7 +72,7 @@ fn measure(pids: &[u32], label: &str, n: usize, mut one: impl FnMut(usize) -> f6
 
 fn auth_cpu(base: &str, run_dir: &str, n: usize) {
     let client = BenchClient::new(base);
-    let pid = runtimes_of(auth_port(run_dir));
+    let pid = workerd_of(port_of(run_dir, "auth"));
     let pid = pid.as_slice();
     let password = "correct horse battery staple";
     let ip = |i: usize, kind: u8| format!("10.{kind}.{}.{}", i / 250, i % 250 + 1);
@@ -193,7 +131,7 @@ fn auth_cpu(base: &str, run_dir: &str, n: usize) {
     // unknown e-mails and wrong passwords interleaved, so neither gets the
     // warmer isolate; compare the two rows.
     let (mut unknown_ms, mut wrong_ms) = (Vec::new(), Vec::new());
-    let before = pid.iter().map(|&p| cpu_secs(p)).sum::<f64>();
+    let before = cpu_secs(pid);
     for i in 0..n {
         let email = format!("nobody{i}-{run}@bench.test");
         let (status, body, ms) = client.sealed(
@@ -214,8 +152,7 @@ fn auth_cpu(base: &str, run_dir: &str, n: usize) {
         assert_eq!(status, 401, "wrong password: {body}");
         wrong_ms.push(ms);
     }
-    let pair_cpu =
-        (pid.iter().map(|&p| cpu_secs(p)).sum::<f64>() - before) * 1000.0 / (2 * n) as f64;
+    let pair_cpu = (cpu_secs(pid) - before) * 1000.0 / (2 * n) as f64;
     unknown_ms.sort_by(f64::total_cmp);
     wrong_ms.sort_by(f64::total_cmp);
     let unknown = Measure {
