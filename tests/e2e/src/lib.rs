@@ -360,11 +360,7 @@ impl Stack {
     /// Like [`Stack::start`], with extra (or overriding) lines for the env
     /// file every worker reads.
     pub fn start_with(extra_env: &[(&str, &str)]) -> Stack {
-        let attempts: u32 = std::env::var("SEALPOST_E2E_START_ATTEMPTS")
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(START_ATTEMPTS)
-            .max(1);
+        let attempts = start_attempts();
         let mut attempt = 1;
         loop {
             let (stack, failure) = match Stack::start_once(extra_env) {
@@ -716,9 +712,28 @@ impl Stack {
     /// worker process as [`Stack::stop`] does, then runs `scripts/serve`
     /// again with the same state directory, env file and gateway port, and
     /// waits for its READY line. The previous run's logs stay in `$RUN_DIR`
-    /// as `NAME.before-restart-UNIXTIME.log`. Panics, with the log tails,
-    /// when the stack does not come back.
+    /// as `NAME.before-restart-UNIXTIME.log`. A worker runtime that fails to
+    /// start is retried like [`Stack::start`] does (same state); panics, with
+    /// the log tails, when the stack does not come back.
     pub fn restart(&self) {
+        let attempts = start_attempts();
+        let mut attempt = 1;
+        loop {
+            let Err((why, runtime_failed)) = self.restart_once() else {
+                return;
+            };
+            let logs = self.log_tails();
+            if !runtime_failed || attempt >= attempts {
+                self.stop();
+                panic!("e2e: the stack did not restart: {why}\n{logs}");
+            }
+            eprintln!("e2e: restart attempt {attempt} failed ({why}); retrying. Logs:\n{logs}");
+            attempt += 1;
+        }
+    }
+
+    /// One restart; on failure why, and whether a worker runtime failed.
+    fn restart_once(&self) -> Result<(), (String, bool)> {
         self.halt();
         let stamp = unix_now();
         for entry in fs::read_dir(self.run_dir()).into_iter().flatten().flatten() {
@@ -760,9 +775,7 @@ impl Stack {
             }
         };
         if let Some(why) = failed {
-            let logs = self.log_tails();
-            self.stop();
-            panic!("e2e: the stack did not restart: {why}\n{logs}");
+            return Err((why, self.worker_failed_to_start().is_some()));
         }
         eprintln!(
             "e2e: stack restarted at {} in {:.1}s",
@@ -770,6 +783,7 @@ impl Stack {
             started.elapsed().as_secs_f64()
         );
         self.record_worker_groups();
+        Ok(())
     }
 
     /// Stops every process of the stack (see [`Stack::stop`]); false when
@@ -999,6 +1013,16 @@ const ENV_FILE_NAME: &str = "e2e.env";
 
 /// How long `scripts/serve` may take to be ready ([`START_TIMEOUT`] or
 /// `SEALPOST_E2E_START_TIMEOUT`).
+/// How many times a start (or restart) is tried when a worker runtime fails
+/// to start: `SEALPOST_E2E_START_ATTEMPTS`, default [`START_ATTEMPTS`].
+fn start_attempts() -> u32 {
+    std::env::var("SEALPOST_E2E_START_ATTEMPTS")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(START_ATTEMPTS)
+        .max(1)
+}
+
 fn start_timeout() -> Duration {
     std::env::var("SEALPOST_E2E_START_TIMEOUT")
         .ok()
