@@ -9,7 +9,7 @@ use sealpost_api::page::offset_page;
 use sealpost_api::query::{OffsetPaging, Query};
 use sealpost_api::routes::RouteId;
 use sealpost_api::{ApiError, ApiResponse, ErrorCode, Validator};
-use sealpost_guard::{AccessClaims, Role, SessionCheck, require_staff};
+use sealpost_guard::{AccessClaims, Role, require_staff};
 use sealpost_ports::{Clock, PortError, Rng, SiteDb, Sql, SqlValue, rfc3339};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -480,16 +480,13 @@ impl<S: Sql, C: Clock, R: Rng> Auth<'_, S, C, R> {
     /// The caller's live access token: authentic, unexpired, and its session
     /// still live with the same roles and second factor.
     async fn caller(&self, input: Input<'_>) -> Result<AccessClaims, Fault> {
-        let token = sealpost_guard::bearer(input.authorization)?;
-        let check = SessionCheck {
-            db: &self.db,
-            now_ms: self.now(),
-        };
-        Ok(self
-            .secrets
-            .verifier
-            .verify_live(token, self.now() / 1000, &check)
-            .await?)
+        Ok(sealpost_guard::live_caller(
+            &self.secrets.verifier,
+            input.authorization,
+            &self.db,
+            self.clock,
+        )
+        .await?)
     }
 
     async fn caller_user(&self, input: Input<'_>) -> Result<(AccessClaims, UserRow), Fault> {

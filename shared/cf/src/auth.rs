@@ -4,15 +4,16 @@
 //! per isolate for [`JWKS_TTL_MS`]. A token whose `kid` the cached set does
 //! not know (a signing-key rotation) triggers a re-fetch, at most once per
 //! [`REFETCH_MIN_MS`], so forged kids cannot make a worker hammer auth.
-//! Revocation is then checked against D1 ([`authenticate`], docs/adr/0009).
+//! Revocation is then checked against D1 (`sealpost_guard::live_caller`,
+//! docs/adr/0009).
 use std::cell::RefCell;
 use std::rc::Rc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sealpost_api::{ApiError, ErrorCode};
-use sealpost_guard::{AccessClaims, SessionCheck, Verifier, bearer};
-use sealpost_ports::{Clock, SiteDb, SiteId, Sql};
+use sealpost_guard::{Verifier, bearer};
+use sealpost_ports::{Clock, SiteId};
 use worker::{Env, Headers, Method, Request, RequestInit};
 
 use crate::domain::Failure;
@@ -147,27 +148,6 @@ pub async fn verifier(
         });
     });
     out
-}
-
-/// The caller of a bearer route: a valid token whose session is live
-/// (revocation read from D1 on `site`). Role checks are the route's.
-pub async fn authenticate<S: Sql>(
-    env: &Env,
-    sql: &S,
-    site: &SiteId,
-    request_id: &str,
-    authorization: Option<&str>,
-) -> Result<AccessClaims, Failure> {
-    let token = bearer(authorization)?;
-    let verifier = verifier(env, site, request_id, authorization).await?;
-    let db = SiteDb::new(sql, site.clone());
-    let check = SessionCheck {
-        db: &db,
-        now_ms: SystemClock.now_ms(),
-    };
-    Ok(verifier
-        .verify_live(token, SystemClock.now_secs(), &check)
-        .await?)
 }
 
 #[cfg(test)]

@@ -6,9 +6,7 @@
 //! through the ports, so the whole flow runs natively against SQLite.
 use sealpost_api::query::{KeysetPaging, Query};
 use sealpost_api::{ApiError, ApiResponse, ErrorCode, Fault};
-use sealpost_guard::{
-    AccessClaims, Role, SessionCheck, Verifier, bearer, require_role, require_staff,
-};
+use sealpost_guard::{AccessClaims, Role, Verifier, live_caller, require_role, require_staff};
 use sealpost_ports::{Clock, PortError, Rng, SiteDb, Sql};
 use serde_json::{Value, json};
 
@@ -121,17 +119,10 @@ impl<'a, S: Sql, C: Clock> Comments<'a, S, C> {
 
     /// The bearer token's claims, its session still live.
     async fn caller(&self, authorization: Option<&str>) -> Result<AccessClaims, Fault> {
-        let token = bearer(authorization)?;
         let verifier = self
             .verifier
             .ok_or_else(|| PortError::Unavailable("no access-token keys".into()))?;
-        let check = SessionCheck {
-            db: &self.db,
-            now_ms: self.clock.now_ms(),
-        };
-        Ok(verifier
-            .verify_live(token, self.clock.now_secs(), &check)
-            .await?)
+        Ok(live_caller(verifier, authorization, &self.db, self.clock).await?)
     }
 }
 

@@ -8,9 +8,7 @@ use sealpost_api::page::offset_page;
 use sealpost_api::query::{OffsetPaging, Query};
 use sealpost_api::routes::RouteId;
 use sealpost_api::{ApiError, ApiResponse, ErrorCode, FieldError, PageInfo, Validator};
-use sealpost_guard::{
-    AccessClaims, Role, SessionCheck, Verifier, bearer, require_role, require_staff,
-};
+use sealpost_guard::{AccessClaims, Role, Verifier, live_caller, require_role, require_staff};
 use sealpost_ports::{
     Clock, PortError, RateLimiter, Rng, SiteDb, Sql, SqlValue, parse_rfc3339, rfc3339,
 };
@@ -291,17 +289,10 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter> Content<'_, S, C, R, L> {
 
     /// The bearer token's claims, its session still live.
     pub(crate) async fn caller(&self, input: Input<'_>) -> Result<AccessClaims, Fault> {
-        let token = bearer(input.authorization)?;
         let verifier = self
             .verifier
             .ok_or_else(|| PortError::Unavailable("no access-token keys".into()))?;
-        let check = SessionCheck {
-            db: &self.db,
-            now_ms: self.now(),
-        };
-        Ok(verifier
-            .verify_live(token, self.clock.now_secs(), &check)
-            .await?)
+        Ok(live_caller(verifier, input.authorization, &self.db, self.clock).await?)
     }
 
     // ---- reading rows ----------------------------------------------------

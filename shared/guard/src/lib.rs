@@ -28,7 +28,7 @@
 
 pub mod es256;
 pub mod session;
-pub use session::SessionCheck;
+pub use session::{SessionCheck, live_caller};
 
 use std::fmt;
 

@@ -5,9 +5,9 @@
 //! (D1's primary), so logout and revocation take effect at once everywhere —
 //! docs/adr/0009.
 use sealpost_api::{ApiError, ErrorCode};
-use sealpost_ports::{SiteDb, Sql};
+use sealpost_ports::{Clock, SiteDb, Sql};
 
-use crate::{AccessClaims, RevocationCheck, Role};
+use crate::{AccessClaims, RevocationCheck, Role, Verifier, bearer};
 
 /// A session ends 30 days after its login, whatever happens.
 pub const ABSOLUTE_TTL_MS: i64 = 30 * 24 * 3_600_000;
@@ -73,6 +73,25 @@ pub async fn load<S: Sql>(
         .bind(sub),
     )
     .await
+}
+
+/// The caller of a bearer route: the `Authorization` header's token,
+/// authentic and unexpired at `clock`'s time, its session live in `db` with
+/// the token's roles and second factor. No usable token is
+/// `AUTH_REQUIRED`, a bad one `AUTH_TOKEN_INVALID`, an ended session
+/// `AUTH_TOKEN_REVOKED`. Role checks are the route's.
+pub async fn live_caller<S: Sql>(
+    verifier: &Verifier,
+    authorization: Option<&str>,
+    db: &SiteDb<'_, S>,
+    clock: &impl Clock,
+) -> Result<AccessClaims, ApiError> {
+    let token = bearer(authorization)?;
+    let check = SessionCheck {
+        db,
+        now_ms: clock.now_ms(),
+    };
+    verifier.verify_live(token, clock.now_secs(), &check).await
 }
 
 /// The [`RevocationCheck`] over the shared database, at `now_ms`.
