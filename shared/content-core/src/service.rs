@@ -807,38 +807,33 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter> Content<'_, S, C, R, L> {
                         .bind(edit.as_str())
                         .bind(*lang),
                 ),
-                Change::Write { t, insert: false } => batch.push(
-                    self.db
-                        .statement(&format!(
+                Change::Write { t, insert } => {
+                    // The same nine values; either applies only if the edit (`?3`) is ours.
+                    let sql = if *insert {
+                        "INSERT INTO post_translations (site_id, post_id, lang, slug, title, \
+                         excerpt, body, body_html) SELECT ?1, ?2, ?4, ?5, ?6, ?7, ?8, ?9 \
+                         FROM posts WHERE site_id = ?1 AND id = ?2 AND edit_id = ?3"
+                            .to_owned()
+                    } else {
+                        format!(
                             "UPDATE post_translations SET slug = ?5, title = ?6, excerpt = ?7, \
                              body = ?8, body_html = ?9 \
                              WHERE site_id = ?1 AND post_id = ?2 AND {ours} AND lang = ?4"
-                        ))
-                        .bind(id)
-                        .bind(edit.as_str())
-                        .bind(*lang)
-                        .bind(t.slug.as_str())
-                        .bind(t.title.as_str())
-                        .bind(t.excerpt.as_str())
-                        .bind(t.body.as_str())
-                        .bind(t.body_html.as_str()),
-                ),
-                Change::Write { t, insert: true } => batch.push(
-                    self.db
-                        .statement(
-                            "INSERT INTO post_translations (site_id, post_id, lang, slug, title, \
-                             excerpt, body, body_html) SELECT ?1, ?2, ?4, ?5, ?6, ?7, ?8, ?9 \
-                             FROM posts WHERE site_id = ?1 AND id = ?2 AND edit_id = ?3",
                         )
-                        .bind(id)
-                        .bind(edit.as_str())
-                        .bind(*lang)
-                        .bind(t.slug.as_str())
-                        .bind(t.title.as_str())
-                        .bind(t.excerpt.as_str())
-                        .bind(t.body.as_str())
-                        .bind(t.body_html.as_str()),
-                ),
+                    };
+                    batch.push(
+                        self.db
+                            .statement(&sql)
+                            .bind(id)
+                            .bind(edit.as_str())
+                            .bind(*lang)
+                            .bind(t.slug.as_str())
+                            .bind(t.title.as_str())
+                            .bind(t.excerpt.as_str())
+                            .bind(t.body.as_str())
+                            .bind(t.body_html.as_str()),
+                    );
+                }
                 Change::Keep => {}
             }
         }
