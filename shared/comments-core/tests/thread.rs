@@ -223,6 +223,13 @@ fn bad_bodies_and_missing_tokens_are_refused_before_the_object() {
     let c = w.comments();
     let err = code(block_on(c.prepare_create(None, br#"{"body":"x"}"#)).unwrap_err());
     assert_eq!((err.0, err.1), (401, ErrorCode::Unauthorized));
+    // The worker fetches no keys for a request without a token: still 401.
+    let keyless = Comments {
+        verifier: None,
+        ..w.comments()
+    };
+    let err = code(block_on(keyless.prepare_create(None, br#"{"body":"x"}"#)).unwrap_err());
+    assert_eq!((err.0, err.1), (401, ErrorCode::Unauthorized));
     let err =
         code(block_on(c.prepare_create(Some("Bearer x.y.z"), br#"{"body":"x"}"#)).unwrap_err());
     assert_eq!((err.0, err.1), (401, ErrorCode::AuthTokenInvalid));

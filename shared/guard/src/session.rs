@@ -4,8 +4,8 @@
 //! carries. One indexed read per authenticated request, strongly consistent
 //! (D1's primary), so logout and revocation take effect at once everywhere —
 //! docs/adr/0009.
-use sealpost_api::{ApiError, ErrorCode};
-use sealpost_ports::{Clock, SiteDb, Sql};
+use sealpost_api::{ApiError, ErrorCode, Fault};
+use sealpost_ports::{Clock, PortError, SiteDb, Sql};
 
 use crate::{AccessClaims, RevocationCheck, Role, Verifier, bearer};
 
@@ -78,20 +78,24 @@ pub async fn load<S: Sql>(
 /// The caller of a bearer route: the `Authorization` header's token,
 /// authentic and unexpired at `clock`'s time, its session live in `db` with
 /// the token's roles and second factor. No usable token is
-/// `AUTH_REQUIRED`, a bad one `AUTH_TOKEN_INVALID`, an ended session
-/// `AUTH_TOKEN_REVOKED`. Role checks are the route's.
+/// `AUTH_REQUIRED` (checked first), no `verifier` (the keys could not be
+/// had) a platform failure, a bad token `AUTH_TOKEN_INVALID`, an ended
+/// session `AUTH_TOKEN_REVOKED`. Role checks are the route's.
 pub async fn live_caller<S: Sql>(
-    verifier: &Verifier,
+    verifier: Option<&Verifier>,
     authorization: Option<&str>,
     db: &SiteDb<'_, S>,
     clock: &impl Clock,
-) -> Result<AccessClaims, ApiError> {
+) -> Result<AccessClaims, Fault> {
     let token = bearer(authorization)?;
+    let verifier = verifier.ok_or_else(|| PortError::Unavailable("no access-token keys".into()))?;
     let check = SessionCheck {
         db,
         now_ms: clock.now_ms(),
     };
-    verifier.verify_live(token, clock.now_secs(), &check).await
+    Ok(verifier
+        .verify_live(token, clock.now_secs(), &check)
+        .await?)
 }
 
 /// The [`RevocationCheck`] over the shared database, at `now_ms`.
