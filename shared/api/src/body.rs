@@ -169,7 +169,8 @@ pub fn parse_form(bytes: &[u8]) -> Vec<(String, String)> {
 ///   `Content-Type`; a non-empty one must be JSON.
 /// - `Sealed`: at most [`crate::routes::SEALED_MAX_BYTES`] and `application/json`;
 ///   the envelope itself is checked by the seal layer (`SEAL_MALFORMED`).
-/// - `FormOrJson`: `application/x-www-form-urlencoded` (not parsed here) or JSON.
+/// - `FormOrJson`: `application/x-www-form-urlencoded` (not parsed here) or JSON;
+///   an empty body is accepted whatever its `Content-Type`.
 pub fn check_policy(
     policy: &BodyPolicy,
     content_type: Option<&str>,
@@ -194,6 +195,9 @@ pub fn check_policy(
         }
         BodyPolicy::FormOrJson { max_bytes } => {
             check_size(body.len(), max_bytes)?;
+            if body.is_empty() {
+                return Ok(());
+            }
             match media_type(content_type).as_deref() {
                 Some(JSON_MEDIA_TYPE) => check_json_syntax(body),
                 Some(FORM_MEDIA_TYPE) => Ok(()),
@@ -803,6 +807,9 @@ mod tests {
             .is_ok()
         );
         assert!(check_policy(&p, Some("application/json"), b"{}").is_ok());
+        // An empty body (the token in the query) needs no Content-Type.
+        assert!(check_policy(&p, None, b"").is_ok());
+        assert!(check_policy(&p, Some("text/plain"), b"").is_ok());
         assert_eq!(
             check_policy(&p, Some("application/json"), b"List-Unsubscribe=One-Click")
                 .unwrap_err()

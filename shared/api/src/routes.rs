@@ -152,6 +152,8 @@ route_ids! {
     AdminCampaignSend,
     AdminCampaignGet,
     DevMail,
+    DevMailFaults,
+    DevSubscribers,
 }
 
 impl RouteId {
@@ -252,7 +254,7 @@ pub static ROUTES: &[RouteSpec] = &[
     // Campaigns
     route(R::Subscribe,            Post,   "/subscribe",                            Campaigns, json(4 * KIB)),
     route(R::SubscribeConfirmPage, Get,    "/subscribe/confirm",                    Campaigns, NoBody),
-    route(R::SubscribeConfirm,     Post,   "/subscribe/confirm",                    Campaigns, json(4 * KIB)),
+    route(R::SubscribeConfirm,     Post,   "/subscribe/confirm",                    Campaigns, FormOrJson { max_bytes: 4 * KIB }),
     route(R::UnsubscribePage,      Get,    "/unsubscribe",                          Campaigns, NoBody),
     route(R::Unsubscribe,          Post,   "/unsubscribe",                          Campaigns, FormOrJson { max_bytes: 4 * KIB }),
     route(R::AdminSubscribers,     Get,    "/admin/subscribers",                    Campaigns, NoBody),
@@ -260,6 +262,8 @@ pub static ROUTES: &[RouteSpec] = &[
     route(R::AdminCampaignSend,    Post,   "/admin/campaigns/{id}/send",            Campaigns, optional_json(KIB)),
     route(R::AdminCampaignGet,     Get,    "/admin/campaigns/{id}",                 Campaigns, NoBody),
     RouteSpec { dev_only: true, ..route(R::DevMail, Get, "/__dev/mail", Campaigns, NoBody) },
+    RouteSpec { dev_only: true, ..route(R::DevMailFaults, Put, "/__dev/mail/faults", Campaigns, json(KIB)) },
+    RouteSpec { dev_only: true, ..route(R::DevSubscribers, Post, "/__dev/subscribers", Campaigns, json(KIB)) },
 ];
 
 /// Decoded path parameters, in pattern order.
@@ -579,6 +583,8 @@ mod tests {
             (Post, "/admin/campaigns/{id}/send"),
             (Get, "/admin/campaigns/{id}"),
             (Get, "/__dev/mail"),
+            (Put, "/__dev/mail/faults"),
+            (Post, "/__dev/subscribers"),
         ];
         for (method, pattern) in contract {
             let (route, _) = found(method, &sample_path(pattern));
@@ -665,7 +671,14 @@ mod tests {
             assert_eq!(Service::parse(s.as_str()), Some(s));
         }
         let dev: Vec<RouteId> = ROUTES.iter().filter(|r| r.dev_only).map(|r| r.id).collect();
-        assert_eq!(dev, vec![RouteId::DevMail]);
+        assert_eq!(
+            dev,
+            vec![
+                RouteId::DevMail,
+                RouteId::DevMailFaults,
+                RouteId::DevSubscribers
+            ]
+        );
         assert_eq!(RouteId::DevMail.spec().service, Campaigns);
     }
 

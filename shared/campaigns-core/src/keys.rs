@@ -1,0 +1,341 @@
+//! The campaigns' keys, all derived with HKDF-SHA-256 from the one secret
+//! `CAMPAIGNS_KEY` (32 bytes, base64url), and what they protect:
+//! addresses at rest (AES-256-GCM), the blind index of addresses
+//! (HMAC-SHA-256), confirmation links (HMAC, expiring) and the contract's
+//! stateless unsubscribe token. Every comparison of a MAC is constant-time.
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hkdf::Hkdf;
+use hmac::{Hmac, Mac};
+use sealpost_ports::{PortError, Rng};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// How long a confirmation link works.
+pub const CONFIRM_TTL_MS: i64 = 7 * 24 * 60 * 60 * 1000;
+
+/// The secret is missing or not 32 bytes of base64url.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyError;
+
+impl std::fmt::Display for KeyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CAMPAIGNS_KEY is missing or not 32 bytes of base64url")
+    }
+}
+
+impl std::error::Error for KeyError {}
+
+/// The derived keys. Never printed.
+pub struct CampaignKeys {
+    address: Zeroizing<[u8; 32]>,
+    index: Zeroizing<[u8; 32]>,
+    confirm: Zeroizing<[u8; 32]>,
+    unsubscribe: Zeroizing<[u8; 32]>,
+}
+
+impl std::fmt::Debug for CampaignKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CampaignKeys(..)")
+    }
+}
+
+/// A confirmation link's content, once its MAC and expiry checked out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfirmClaim {
+    pub subscriber_id: String,
+    pub nonce: String,
+}
+
+impl CampaignKeys {
+    /// From the `CAMPAIGNS_KEY` secret.
+    pub fn from_secret(secret: &str) -> Result<CampaignKeys, KeyError> {
+        let raw = Zeroizing::new(
+            URL_SAFE_NO_PAD
+                .decode(secret.trim())
+                .map_err(|_| KeyError)?,
+        );
+        if raw.len() != 32 {
+            return Err(KeyError);
+        }
+        Ok(Self::from_bytes(&raw))
+    }
+
+    pub fn from_bytes(master: &[u8]) -> CampaignKeys {
+        let hk = Hkdf::<Sha256>::new(Some(b"sealpost-campaigns v1"), master);
+        let derive = |label: &[u8]| {
+            let mut out = Zeroizing::new([0u8; 32]);
+            // 32 bytes is far below HKDF-SHA-256's 8160-byte limit.
+            let _ = hk.expand(label, out.as_mut());
+            out
+        };
+        CampaignKeys {
+            address: derive(b"address-encryption"),
+            index: derive(b"address-index"),
+            confirm: derive(b"confirm-link"),
+            unsubscribe: derive(b"unsubscribe"),
+        }
+    }
+
+    /// The blind index of a normalised address: HMAC-SHA-256, hex (64).
+    pub fn blind_index(&self, normalised_email: &str) -> String {
+        hex(&mac(self.index.as_ref(), normalised_email.as_bytes()))
+    }
+
+    /// Encrypts an address for storage: base64url(nonce ‖ ciphertext ‖ tag),
+    /// bound to its site and subscriber id (the AAD), so a sealed address
+    /// copied to another row does not open.
+    pub fn seal_email(
+        &self,
+        rng: &impl Rng,
+        site: &str,
+        subscriber_id: &str,
+        email: &str,
+    ) -> Result<String, PortError> {
+        let mut nonce = [0u8; 12];
+        rng.fill(&mut nonce)?;
+        let aad = aad(site, subscriber_id);
+        let ct = self
+            .cipher()
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: email.as_bytes(),
+                    aad: &aad,
+                },
+            )
+            .map_err(|_| PortError::Unavailable("address encryption failed".into()))?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&ct);
+        Ok(URL_SAFE_NO_PAD.encode(out))
+    }
+
+    /// Decrypts a stored address; `None` if it does not open (another key,
+    /// another row, damaged).
+    pub fn open_email(&self, site: &str, subscriber_id: &str, sealed: &str) -> Option<String> {
+        let raw = URL_SAFE_NO_PAD.decode(sealed).ok()?;
+        if raw.len() < 12 + 16 {
+            return None;
+        }
+        let (nonce, ct) = raw.split_at(12);
+        let aad = aad(site, subscriber_id);
+        let pt = self
+            .cipher()
+            .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad: &aad })
+            .ok()?;
+        String::from_utf8(pt).ok()
+    }
+
+    fn cipher(&self) -> Aes256Gcm {
+        Aes256Gcm::new(self.address.as_ref().into())
+    }
+
+    /// The contract's unsubscribe token:
+    /// `subscriberId.base64url(HMAC-SHA256(key, "unsub:" + subscriberId))`.
+    pub fn unsubscribe_token(&self, subscriber_id: &str) -> String {
+        let tag = mac(
+            self.unsubscribe.as_ref(),
+            format!("unsub:{subscriber_id}").as_bytes(),
+        );
+        format!("{subscriber_id}.{}", URL_SAFE_NO_PAD.encode(tag))
+    }
+
+    /// The subscriber id of a genuine unsubscribe token; `None` for a
+    /// forged, altered or malformed one (compared in constant time).
+    pub fn check_unsubscribe(&self, token: &str) -> Option<String> {
+        let (id, tag) = token.trim().rsplit_once('.')?;
+        if !is_id(id) {
+            return None;
+        }
+        let expected = self.unsubscribe_token(id);
+        let given = format!("{id}.{tag}");
+        bool::from(expected.as_bytes().ct_eq(given.as_bytes())).then(|| id.to_owned())
+    }
+
+    /// A confirmation link token for one opt-in round, valid until
+    /// `expires_ms`: `{id}.{nonce}.{expires_secs}.{base64url(HMAC)}`.
+    pub fn confirm_token(&self, subscriber_id: &str, nonce: &str, expires_ms: i64) -> String {
+        let body = format!("{subscriber_id}.{nonce}.{}", expires_ms.div_euclid(1000));
+        let tag = mac(self.confirm.as_ref(), format!("confirm:{body}").as_bytes());
+        format!("{body}.{}", URL_SAFE_NO_PAD.encode(tag))
+    }
+
+    /// Checks a confirmation token's MAC (constant-time) and expiry at
+    /// `now_ms`; `None` for anything forged, altered, malformed or expired.
+    pub fn check_confirm(&self, token: &str, now_ms: i64) -> Option<ConfirmClaim> {
+        let token = token.trim();
+        let (body, tag) = token.rsplit_once('.')?;
+        let mut parts = body.split('.');
+        let (id, nonce, expires) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() || !is_id(id) || !is_id(nonce) {
+            return None;
+        }
+        let expires_secs: i64 = expires.parse().ok()?;
+        let expected = URL_SAFE_NO_PAD.encode(mac(
+            self.confirm.as_ref(),
+            format!("confirm:{body}").as_bytes(),
+        ));
+        if !bool::from(expected.as_bytes().ct_eq(tag.as_bytes())) {
+            return None;
+        }
+        if expires_secs.checked_mul(1000)? <= now_ms {
+            return None;
+        }
+        Some(ConfirmClaim {
+            subscriber_id: id.to_owned(),
+            nonce: nonce.to_owned(),
+        })
+    }
+}
+
+/// Ids and nonces are lower-case hex (`Rng::id`, `Rng::token`).
+fn is_id(s: &str) -> bool {
+    (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn aad(site: &str, subscriber_id: &str) -> Vec<u8> {
+    format!("subscriber:{site}:{subscriber_id}").into_bytes()
+}
+
+fn mac(key: &[u8], data: &[u8]) -> [u8; 32] {
+    let Ok(mut m) = <HmacSha256 as Mac>::new_from_slice(key) else {
+        return [0; 32]; // unreachable: HMAC takes keys of any length
+    };
+    m.update(data);
+    m.finalize().into_bytes().into()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Counter(std::cell::Cell<u8>);
+    impl Rng for Counter {
+        fn fill(&self, buf: &mut [u8]) -> Result<(), PortError> {
+            for b in buf {
+                *b = self.0.get();
+                self.0.set(self.0.get().wrapping_add(1));
+            }
+            Ok(())
+        }
+    }
+
+    fn keys() -> CampaignKeys {
+        CampaignKeys::from_bytes(&[7u8; 32])
+    }
+
+    #[test]
+    fn the_secret_must_be_32_bytes_of_base64url() {
+        assert!(CampaignKeys::from_secret(&URL_SAFE_NO_PAD.encode([1u8; 32])).is_ok());
+        assert_eq!(
+            CampaignKeys::from_secret(&URL_SAFE_NO_PAD.encode([1u8; 31])).err(),
+            Some(KeyError)
+        );
+        assert_eq!(CampaignKeys::from_secret("").err(), Some(KeyError));
+        assert_eq!(format!("{:?}", keys()), "CampaignKeys(..)");
+    }
+
+    #[test]
+    fn a_sealed_address_opens_only_for_its_own_row() {
+        let k = keys();
+        let rng = Counter(std::cell::Cell::new(0));
+        let sealed = k
+            .seal_email(&rng, "default", "ab12", "a@example.com")
+            .unwrap();
+        assert!(!sealed.contains("example"));
+        assert_eq!(
+            k.open_email("default", "ab12", &sealed).as_deref(),
+            Some("a@example.com")
+        );
+        assert_eq!(k.open_email("default", "ab13", &sealed), None);
+        assert_eq!(k.open_email("other", "ab12", &sealed), None);
+        assert_eq!(
+            CampaignKeys::from_bytes(&[8u8; 32]).open_email("default", "ab12", &sealed),
+            None
+        );
+        // A fresh nonce each time: equal addresses do not look equal.
+        assert_ne!(
+            sealed,
+            k.seal_email(&rng, "default", "ab12", "a@example.com")
+                .unwrap()
+        );
+    }
+
+    #[test]
+    fn the_blind_index_is_keyed_and_deterministic() {
+        let k = keys();
+        assert_eq!(
+            k.blind_index("a@example.com"),
+            k.blind_index("a@example.com")
+        );
+        assert_ne!(
+            k.blind_index("a@example.com"),
+            k.blind_index("b@example.com")
+        );
+        assert_ne!(
+            k.blind_index("a@example.com"),
+            CampaignKeys::from_bytes(&[8u8; 32]).blind_index("a@example.com")
+        );
+        assert_eq!(k.blind_index("x").len(), 64);
+    }
+
+    #[test]
+    fn unsubscribe_tokens_have_the_contract_shape_and_refuse_tampering() {
+        let k = keys();
+        let t = k.unsubscribe_token("0123abcd");
+        let (id, tag) = t.split_once('.').unwrap();
+        assert_eq!(id, "0123abcd");
+        let expected = mac(k.unsubscribe.as_ref(), b"unsub:0123abcd");
+        assert_eq!(tag, URL_SAFE_NO_PAD.encode(expected));
+        assert_eq!(k.check_unsubscribe(&t).as_deref(), Some("0123abcd"));
+        // Another id with the same tag, a flipped tag character, a foreign
+        // key, garbage: all refused.
+        assert_eq!(k.check_unsubscribe(&format!("0123abce.{tag}")), None);
+        let mut bad = t.clone().into_bytes();
+        let last = bad.len() - 1;
+        bad[last] = if bad[last] == b'A' { b'B' } else { b'A' };
+        assert_eq!(k.check_unsubscribe(&String::from_utf8(bad).unwrap()), None);
+        assert_eq!(
+            CampaignKeys::from_bytes(&[8u8; 32]).check_unsubscribe(&t),
+            None
+        );
+        for junk in ["", ".", "abc", "abc.", ".abc", "not-hex.abc"] {
+            assert_eq!(k.check_unsubscribe(junk), None, "{junk}");
+        }
+    }
+
+    #[test]
+    fn confirmation_tokens_expire_and_refuse_tampering() {
+        let k = keys();
+        let t = k.confirm_token("ab12", "cd34", 10_000_000);
+        assert_eq!(
+            k.check_confirm(&t, 9_999_999),
+            Some(ConfirmClaim {
+                subscriber_id: "ab12".into(),
+                nonce: "cd34".into()
+            })
+        );
+        assert_eq!(k.check_confirm(&t, 10_000_000), None, "expired");
+        assert_eq!(k.check_confirm(&t.replace("ab12", "ab13"), 0), None);
+        assert_eq!(k.check_confirm(&t.replace(".10000.", ".99999."), 0), None);
+        assert_eq!(
+            CampaignKeys::from_bytes(&[8u8; 32]).check_confirm(&t, 0),
+            None
+        );
+        // An unsubscribe token is not a confirmation token.
+        assert_eq!(k.check_confirm(&k.unsubscribe_token("ab12"), 0), None);
+    }
+}

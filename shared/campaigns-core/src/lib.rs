@@ -1,0 +1,14 @@
+//! Sealpost campaigns, free of the Workers platform: subscribers with double
+//! opt-in, addresses encrypted at rest, stateless unsubscribe tokens,
+//! campaigns and their per-recipient delivery ledger, the queue consumer's
+//! decisions (claims, retries, the breaker, the send-rate cap), the cron's
+//! reconciliation and the local fake email provider. Everything goes through
+//! the ports, so the whole flow runs natively against SQLite in tests.
+//! Contract: API.md (Campaigns); decisions: docs/api.md (Campaigns),
+//! docs/adr/0013 and 0014.
+#![forbid(unsafe_code)]
+
+pub mod keys;
+pub mod links;
+pub mod ports;
+pub mod settings;
