@@ -87,7 +87,8 @@ CREATE TABLE send_rate (
 -- provider's inbox, deduplicated by idempotency key like the real provider,
 -- and the faults it was told to inject (`5xx`, `429`, `timeout`: the email is
 -- accepted but the answer is lost; `crash`: the consumer dies between the
--- provider's answer and recording it).
+-- provider's answer and recording it). A fault hits a batch only if one of
+-- its recipients contains `match` (tests running side by side stay apart).
 CREATE TABLE dev_outbox (
   seq              INTEGER PRIMARY KEY AUTOINCREMENT,
   idempotency_key  TEXT    NOT NULL UNIQUE,
@@ -102,6 +103,8 @@ CREATE TABLE dev_outbox (
 CREATE INDEX dev_outbox_by_recipient ON dev_outbox (recipient, seq);
 
 CREATE TABLE dev_faults (
-  kind       TEXT    PRIMARY KEY CHECK (kind IN ('5xx', '429', 'timeout', 'crash')),
-  remaining  INTEGER NOT NULL CHECK (remaining >= 0)
+  kind       TEXT    NOT NULL CHECK (kind IN ('5xx', '429', 'timeout', 'crash')),
+  match      TEXT    NOT NULL CHECK (length(match) BETWEEN 1 AND 254),
+  remaining  INTEGER NOT NULL CHECK (remaining >= 0),
+  PRIMARY KEY (kind, match)
 );

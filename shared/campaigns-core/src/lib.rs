@@ -8,7 +8,17 @@
 //! docs/adr/0013 and 0014.
 #![forbid(unsafe_code)]
 
+pub mod campaigns;
+pub mod cron;
+pub mod delivery;
 pub mod keys;
+pub mod ledger;
 pub mod links;
+pub mod mail;
+pub mod model;
+pub mod outbox;
+pub mod pages;
 pub mod ports;
+pub mod rate;
 pub mod settings;
+pub mod subscribers;

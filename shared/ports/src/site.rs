@@ -185,6 +185,23 @@ impl<'a, S: Sql> SiteDb<'a, S> {
     }
 }
 
+/// A site handle is itself an [`Sql`] port, with the scope check on every
+/// statement: code written against the plain port (shared with the cron,
+/// which works across sites) runs site-scoped on the request path.
+impl<S: Sql> Sql for SiteDb<'_, S> {
+    async fn query(&self, stmt: &Statement) -> Result<Vec<Row>, PortError> {
+        SiteDb::query(self, stmt).await
+    }
+
+    async fn execute(&self, stmt: &Statement) -> Result<ExecResult, PortError> {
+        SiteDb::execute(self, stmt).await
+    }
+
+    async fn batch(&self, stmts: &[Statement]) -> Result<Vec<ExecResult>, PortError> {
+        SiteDb::batch(self, stmts).await
+    }
+}
+
 // ---------------------------------------------------------------------------
 // The scoping check: a small SQLite lexer plus token-pattern rules.
 

@@ -1,12 +1,16 @@
-//! What the benchmark binaries share (`stack-bench`, `content-bench`): a
+//! What the benchmark binaries share (`stack-bench`, `content-bench`,
+//! `campaigns-bench`): an admin's token with a second factor, a
 //! timed client for a running stack — sealed requests (edge-seal v1, the
 //! crate's own client) and plain JSON ones, each from a chosen client
 //! address — plus percentiles and report lines on stdout.
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rand_core::{OsRng, RngCore};
+use sealpost_auth_core::totp::{base32_decode, code_at};
 use sealpost_seal::{KeyConfig, seal_request};
-use serde_json::Value;
+use serde_json::{Value, json};
+
+use crate::unix_now;
 
 /// One line of a report on stdout (the binaries' output is Markdown).
 pub fn out(line: &str) {
@@ -131,5 +135,80 @@ impl BenchClient {
             serde_json::from_slice(&plain).expect("inner JSON"),
             ms,
         )
+    }
+}
+
+pub const TOTP_STEP_SECS: u64 = 30;
+
+/// A TOTP code the server accepts once: of a step after `last` and within
+/// one step of now (waits for the clock when it must).
+pub fn fresh_code(secret: &[u8], last: &mut Option<u64>) -> String {
+    loop {
+        let now_step = unix_now() / TOTP_STEP_SECS;
+        let step = last.map_or(now_step, |l| (l + 1).max(now_step));
+        if step <= now_step + 1 {
+            *last = Some(step);
+            return code_at(secret, step * TOTP_STEP_SECS);
+        }
+        let wait = (step - 1) * TOTP_STEP_SECS + 1 - unix_now();
+        std::io::Write::write_all(
+            &mut std::io::stderr(),
+            format!("bench: waiting {wait} s for a fresh TOTP step\n").as_bytes(),
+        )
+        .expect("stderr");
+        std::thread::sleep(Duration::from_secs(wait));
+    }
+}
+
+/// The access token, with `amr` otp, of an admin created with
+/// `scripts/admin` (password only): logs in, enrols TOTP, logs in again with
+/// a code. Works once per admin (TOTP is then on).
+pub fn admin_token(client: &BenchClient, email: &str, password: &str) -> String {
+    let creds = json!({"email": email, "password": password});
+    let (status, body) = client.sealed_fresh("/auth/login", None, &creds);
+    assert_eq!(status, 200, "login: {body}");
+    let access = body["data"]["tokens"]["accessToken"]
+        .as_str()
+        .unwrap_or_else(|| panic!("login without tokens (TOTP already on?): {body}"))
+        .to_owned();
+    let (status, body) = client.sealed_fresh("/auth/mfa/totp/setup", Some(&access), &json!({}));
+    assert_eq!(status, 200, "totp setup: {body}");
+    let secret_text = body["data"]["secret"].as_str().expect("secret");
+    let secret = base32_decode(secret_text).expect("base32 secret");
+    let mut last = None;
+    let code = fresh_code(&secret, &mut last);
+    let (status, body) = client.sealed_fresh(
+        "/auth/mfa/totp/enable",
+        Some(&access),
+        &json!({"code": code}),
+    );
+    assert_eq!(status, 200, "totp enable: {body}");
+    let (status, body) = client.sealed_fresh("/auth/login", None, &creds);
+    assert_eq!(status, 200, "second login: {body}");
+    assert_eq!(body["data"]["mfaRequired"], json!(true), "{body}");
+    let mfa_token = body["data"]["mfaToken"].as_str().expect("mfaToken");
+    let code = fresh_code(&secret, &mut last);
+    let (status, body) = client.sealed_fresh(
+        "/auth/login/mfa",
+        None,
+        &json!({"mfaToken": mfa_token, "code": code}),
+    );
+    assert_eq!(status, 200, "login with code: {body}");
+    body["data"]["tokens"]["accessToken"]
+        .as_str()
+        .expect("accessToken")
+        .to_owned()
+}
+
+impl BenchClient {
+    /// A sealed POST from a fresh client address, timing ignored.
+    pub fn sealed_fresh(&self, path: &str, bearer: Option<&str>, inner: &Value) -> (u16, Value) {
+        let (status, body, _) = self.sealed(path, &random_ip(), bearer, inner);
+        (status, body)
+    }
+
+    /// A JSON POST with a bearer token from a fresh client address.
+    pub fn post_json_fresh(&self, path: &str, token: &str, body: Option<&Value>) -> (u16, Value) {
+        self.post_json(path, &random_ip(), Some(token), body)
     }
 }

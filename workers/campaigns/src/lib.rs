@@ -1,11 +1,44 @@
 //! The campaigns worker: owns subscribers, campaigns and their delivery ledger.
 //! Reached only through the gateway's service binding (see docs/adr/0001);
-//! every request runs through the shared scaffold `sealpost_cf::domain`.
-use sealpost_api::routes::Service;
-use sealpost_cf::domain::{self, DomainRequest, Outcome};
-use worker::{Context, Env, Request, Response, Result, event};
+//! every request runs through the shared scaffold `sealpost_cf::domain`. The
+//! logic lives in `sealpost-campaigns-core`; this file wires it to D1, the
+//! clock, WebCrypto randomness, the `JOBS` queue, the email provider, the
+//! Turnstile verifier and the access-token keys (from auth, through the
+//! `AUTH` binding).
+//!
+//! Three entry points: `fetch` (the routes), `queue` (the delivery consumer
+//! and the dead-letter consumer) and `scheduled` (the reconciliation cron).
+//! With `DEV_MODE` on, the provider is the local fake (`outbox`, read back
+//! through `GET /__dev/mail`) and Turnstile takes the contract's dev tokens.
+mod adapters;
+
+use sealpost_api::ApiError;
+use sealpost_api::routes::{RouteId, Service};
+use sealpost_campaigns_core::campaigns::{AdminInput, Sending};
+use sealpost_campaigns_core::delivery::{self, Verdict};
+use sealpost_campaigns_core::keys::CampaignKeys;
+use sealpost_campaigns_core::ports::Job;
+use sealpost_campaigns_core::settings::Settings;
+use sealpost_campaigns_core::subscribers::{PublicInput, Subscriptions};
+use sealpost_campaigns_core::{cron, outbox};
+use sealpost_cf::domain::{self, DomainRequest, Failure, Outcome};
+use sealpost_cf::{CryptoRng, D1Sql, SystemClock, WorkersRateLimiter, http, log};
+use sealpost_ports::{Clock, SiteDb};
+use worker::{
+    Context, Env, MessageBatch, MessageExt, QueueRetryOptionsBuilder, Request, Response, Result,
+    event,
+};
+
+use adapters::{AnyMailer, AnyTurnstile, CfQueue};
 
 const SERVICE: Service = Service::Campaigns;
+
+/// The per-IP throttle of `POST /subscribe` (wrangler.toml).
+const SUBSCRIBE_LIMITER: &str = "SUBSCRIBE_LIMITER";
+/// The delivery queue's producer binding.
+const JOBS: &str = "JOBS";
+/// The dead-letter queue's name (wrangler.toml).
+const DEAD_LETTER_QUEUE: &str = "sealpost-campaign-jobs-dlq";
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
@@ -18,13 +51,222 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     .await
 }
 
-/// Dispatches a catalogue route of this worker. Routes whose issue has not
-/// landed yet answer 501 `NOT_IMPLEMENTED`.
-async fn handle(_r: DomainRequest, _env: &Env) -> Outcome {
-    domain::not_implemented()
+/// `DEV_MODE` is `true` or `1`.
+fn dev_mode(env: &Env) -> bool {
+    env.var("DEV_MODE")
+        .map(|v| matches!(v.to_string().trim(), "true" | "1"))
+        .unwrap_or(false)
+}
+
+fn text(env: &Env, name: &str) -> Option<String> {
+    env.secret(name)
+        .map(|s| s.to_string())
+        .or_else(|_| env.var(name).map(|v| v.to_string()))
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+}
+
+fn settings(env: &Env) -> Settings {
+    Settings::from_vars(|name| text(env, name))
+}
+
+/// `CAMPAIGNS_KEY` (README, secrets).
+fn keys(env: &Env) -> std::result::Result<CampaignKeys, Failure> {
+    CampaignKeys::from_secret(&text(env, "CAMPAIGNS_KEY").unwrap_or_default())
+        .map_err(|e| Failure::Internal(e.to_string()))
+}
+
+/// Dispatches a catalogue route of this worker.
+async fn handle(mut r: DomainRequest, env: &Env) -> Outcome {
+    let dev = dev_mode(env);
+    let sql = D1Sql(env.d1(domain::DB_BINDING)?);
+    let route = r.route.id;
+    let authorization = http::header(&r.req, "authorization");
+    let body = r.req.bytes().await?;
+    match route {
+        RouteId::DevMail | RouteId::DevMailFaults => {
+            if !dev {
+                return Err(ApiError::not_found().into());
+            }
+            let resp = if route == RouteId::DevMail {
+                outbox::dev_mail(&sql, &r.query).await
+            } else {
+                outbox::set_fault(&sql, &body).await
+            };
+            return resp.map_err(Failure::from);
+        }
+        RouteId::AdminCampaignCreate | RouteId::AdminCampaignSend | RouteId::AdminCampaignGet => {
+            let verifier = admin_verifier(env, &r, authorization.as_deref()).await?;
+            let queue = CfQueue(env.queue(JOBS)?);
+            let settings = settings(env);
+            let sending = Sending {
+                db: SiteDb::new(&sql, r.site.clone()),
+                clock: &SystemClock,
+                rng: &CryptoRng,
+                queue: &queue,
+                verifier: verifier.as_deref(),
+                settings: &settings,
+            };
+            return sending
+                .handle(AdminInput {
+                    route,
+                    body: &body,
+                    authorization: authorization.as_deref(),
+                    id: r.params.get("id"),
+                })
+                .await
+                .map_err(Failure::from);
+        }
+        _ => {}
+    }
+    let verifier = if route == RouteId::AdminSubscribers {
+        admin_verifier(env, &r, authorization.as_deref()).await?
+    } else {
+        None
+    };
+    let keys = keys(env)?;
+    let limiter = if route == RouteId::Subscribe {
+        Some(
+            env.rate_limiter(SUBSCRIBE_LIMITER)
+                .map(WorkersRateLimiter)
+                .map_err(|e| Failure::Internal(format!("{SUBSCRIBE_LIMITER}: {e}")))?,
+        )
+    } else {
+        None
+    };
+    let turnstile = AnyTurnstile::new(dev, text(env, "TURNSTILE_SECRET"));
+    let mailer = AnyMailer::new(env, &sql, dev);
+    let content_type = http::header(&r.req, "content-type");
+    let accept = http::header(&r.req, "accept");
+    let subscriptions = Subscriptions {
+        db: SiteDb::new(&sql, r.site.clone()),
+        clock: &SystemClock,
+        rng: &CryptoRng,
+        keys: &keys,
+        turnstile: &turnstile,
+        mailer: &mailer,
+        limiter: limiter.as_ref(),
+        verifier: verifier.as_deref(),
+        dev,
+    };
+    subscriptions
+        .handle(PublicInput {
+            route,
+            body: &body,
+            content_type: content_type.as_deref(),
+            accept: accept.as_deref(),
+            authorization: authorization.as_deref(),
+            query: &r.query,
+            client_ip: &r.client_ip,
+        })
+        .await
+        .map_err(Failure::from)
+}
+
+/// The access-token keys for an admin route, when the request carries a
+/// token (without one the route answers 401 before it needs them).
+async fn admin_verifier(
+    env: &Env,
+    r: &DomainRequest,
+    authorization: Option<&str>,
+) -> std::result::Result<Option<std::rc::Rc<sealpost_guard::Verifier>>, Failure> {
+    match authorization {
+        Some(a) => sealpost_cf::auth::verifier(env, &r.site, &r.request_id, Some(a))
+            .await
+            .map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The delivery consumer (`sealpost-campaign-jobs`) and the dead-letter
+/// consumer. Each message is acked or retried on its own; a `Crash` verdict
+/// (a dev fault: the consumer dies between the provider's answer and
+/// recording it) fails the whole invocation, as a real crash would — every
+/// message of the batch not yet acked is delivered again.
+#[event(queue)]
+async fn queue(batch: MessageBatch<Job>, env: Env, _ctx: Context) -> Result<()> {
+    let sql = D1Sql(env.d1(domain::DB_BINDING)?);
+    let dead = batch.queue() == DEAD_LETTER_QUEUE;
+    let dev = dev_mode(&env);
+    let settings = settings(&env);
+    let keys = keys(&env).map_err(|e| worker::Error::RustError(format!("{e:?}")))?;
+    let mailer = AnyMailer::new(&env, &sql, dev);
+    for message in batch.messages()? {
+        let job = message.body();
+        if dead {
+            match delivery::dead_letter(&sql, job).await {
+                Ok(()) => {
+                    log::line("error", "campaign job dead-lettered")
+                        .field("site", job.site.as_str())
+                        .field("campaign", job.campaign.as_str())
+                        .field("rows", job.subscribers.len())
+                        .emit();
+                    message.ack();
+                }
+                Err(e) => {
+                    log::line("error", "dead-letter handling failed")
+                        .field("cause", e.to_string())
+                        .emit();
+                    message.retry();
+                }
+            }
+            continue;
+        }
+        let verdict = delivery::deliver(
+            &sql,
+            &SystemClock,
+            &CryptoRng,
+            &keys,
+            &mailer,
+            &settings,
+            job,
+            dev,
+        )
+        .await;
+        match verdict {
+            Ok(Verdict::Ack) => message.ack(),
+            Ok(Verdict::Retry { delay_secs }) => {
+                log::line("warn", "campaign job retried")
+                    .field("campaign", job.campaign.as_str())
+                    .field("delaySecs", delay_secs)
+                    .emit();
+                message.retry_with_options(
+                    &QueueRetryOptionsBuilder::new()
+                        .with_delay_seconds(delay_secs)
+                        .build(),
+                );
+            }
+            Ok(Verdict::Crash) => {
+                log::line("error", "campaign consumer crashed (dev fault)")
+                    .field("campaign", job.campaign.as_str())
+                    .emit();
+                return Err(worker::Error::RustError("injected consumer crash".into()));
+            }
+            Err(e) => {
+                log::line("error", "campaign job failed")
+                    .field("campaign", job.campaign.as_str())
+                    .field("cause", e.to_string())
+                    .emit();
+                message.retry();
+            }
+        }
+    }
+    Ok(())
 }
 
 #[event(scheduled)]
 async fn scheduled(event: worker::ScheduledEvent, env: Env, _ctx: worker::ScheduleContext) {
-    domain::run_cron(&env, SERVICE, &event.cron(), async { Ok(()) }).await;
+    domain::run_cron(&env, SERVICE, &event.cron(), async {
+        let sql = D1Sql(env.d1(domain::DB_BINDING)?);
+        let queue = CfQueue(env.queue(JOBS)?);
+        let report = cron::reconcile(&sql, &queue, &settings(&env), SystemClock.now_ms()).await?;
+        log::line("info", "campaigns reconciled")
+            .field("started", report.started)
+            .field("resumed", report.resumed)
+            .field("reclaimed", report.reclaimed)
+            .field("finished", report.finished)
+            .emit();
+        Ok(())
+    })
+    .await;
 }

@@ -9,30 +9,9 @@
 //! publishes N posts in English and Vietnamese with ~2 KB Markdown bodies and
 //! a few tags. Prints the English slug of the last post on stdout, for
 //! `scripts/bench` to point wrk at.
-use std::time::Duration;
-
 use rand_core::{OsRng, RngCore};
-use sealpost_auth_core::totp::{base32_decode, code_at};
-use sealpost_e2e::bench::{BenchClient, out, random_ip};
-use sealpost_e2e::unix_now;
-use serde_json::{Value, json};
-
-/// Seeding uses a fresh client address per request and ignores timings.
-trait Seeding {
-    fn sealed_any(&self, path: &str, bearer: Option<&str>, inner: &Value) -> (u16, Value);
-    fn post_json_any(&self, path: &str, token: &str, body: Option<&Value>) -> (u16, Value);
-}
-
-impl Seeding for BenchClient {
-    fn sealed_any(&self, path: &str, bearer: Option<&str>, inner: &Value) -> (u16, Value) {
-        let (status, body, _) = self.sealed(path, &random_ip(), bearer, inner);
-        (status, body)
-    }
-
-    fn post_json_any(&self, path: &str, token: &str, body: Option<&Value>) -> (u16, Value) {
-        self.post_json(path, &random_ip(), Some(token), body)
-    }
-}
+use sealpost_e2e::bench::{BenchClient, admin_token, out};
+use serde_json::json;
 
 /// One progress line on stderr.
 fn note(line: &str) {
@@ -41,62 +20,6 @@ fn note(line: &str) {
         format!("content-bench: {line}\n").as_bytes(),
     )
     .expect("stderr");
-}
-
-const TOTP_STEP_SECS: u64 = 30;
-
-/// A TOTP code the server accepts once: of a step after `last` and within
-/// one step of now (waits for the clock when it must).
-fn fresh_code(secret: &[u8], last: &mut Option<u64>) -> String {
-    loop {
-        let now_step = unix_now() / TOTP_STEP_SECS;
-        let step = last.map_or(now_step, |l| (l + 1).max(now_step));
-        if step <= now_step + 1 {
-            *last = Some(step);
-            return code_at(secret, step * TOTP_STEP_SECS);
-        }
-        let wait = (step - 1) * TOTP_STEP_SECS + 1 - unix_now();
-        note(&format!("waiting {wait} s for a fresh TOTP step"));
-        std::thread::sleep(Duration::from_secs(wait));
-    }
-}
-
-/// The admin's access token with `amr` otp.
-fn admin_token(client: &BenchClient, email: &str, password: &str) -> String {
-    let creds = json!({"email": email, "password": password});
-    let (status, body) = client.sealed_any("/auth/login", None, &creds);
-    assert_eq!(status, 200, "login: {body}");
-    let access = body["data"]["tokens"]["accessToken"]
-        .as_str()
-        .unwrap_or_else(|| panic!("login without tokens (TOTP already on?): {body}"))
-        .to_owned();
-    let (status, body) = client.sealed_any("/auth/mfa/totp/setup", Some(&access), &json!({}));
-    assert_eq!(status, 200, "totp setup: {body}");
-    let secret_text = body["data"]["secret"].as_str().expect("secret");
-    let secret = base32_decode(secret_text).expect("base32 secret");
-    let mut last = None;
-    let code = fresh_code(&secret, &mut last);
-    let (status, body) = client.sealed_any(
-        "/auth/mfa/totp/enable",
-        Some(&access),
-        &json!({"code": code}),
-    );
-    assert_eq!(status, 200, "totp enable: {body}");
-    let (status, body) = client.sealed_any("/auth/login", None, &creds);
-    assert_eq!(status, 200, "second login: {body}");
-    assert_eq!(body["data"]["mfaRequired"], json!(true), "{body}");
-    let mfa_token = body["data"]["mfaToken"].as_str().expect("mfaToken");
-    let code = fresh_code(&secret, &mut last);
-    let (status, body) = client.sealed_any(
-        "/auth/login/mfa",
-        None,
-        &json!({"mfaToken": mfa_token, "code": code}),
-    );
-    assert_eq!(status, 200, "login with code: {body}");
-    body["data"]["tokens"]["accessToken"]
-        .as_str()
-        .expect("accessToken")
-        .to_owned()
 }
 
 /// About 2 KB of Markdown: headings, paragraphs, a list, a table, code.
@@ -132,11 +55,11 @@ fn seed(base: &str, email: &str, password: &str, n: usize) {
             },
             "tags": [tags[i % 5], tags[(i + 1) % 5], tags[(i + 2) % 5]]
         });
-        let (status, body) = client.post_json_any("/admin/posts", &token, Some(&post));
+        let (status, body) = client.post_json_fresh("/admin/posts", &token, Some(&post));
         assert_eq!(status, 201, "create post {i}: {body}");
         let id = body["data"]["id"].as_str().expect("post id");
         let (status, body) =
-            client.post_json_any(&format!("/admin/posts/{id}/publish"), &token, None);
+            client.post_json_fresh(&format!("/admin/posts/{id}/publish"), &token, None);
         assert_eq!(status, 200, "publish post {i}: {body}");
         last_slug = slug;
     }

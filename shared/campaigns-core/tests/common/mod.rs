@@ -1,0 +1,297 @@
+//! The native world of the campaigns tests: SQLite with the real migrations,
+//! a manual clock, seeded randomness, the campaigns' keys, real ES256 access
+//! tokens, and doubles of the queue and the email provider that model
+//! production: the queue records jobs (at-least-once: a test may deliver a
+//! job twice or late), the provider deduplicates on the idempotency key like
+//! Resend and fails on a script (5xx, 429, or a timeout after it accepted).
+//! Each test file adds its own route helpers in its own `impl World` block.
+#![allow(dead_code)]
+
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+
+use sealpost_auth_core::tokens::{self, SigningKey};
+use sealpost_campaigns_core::keys::CampaignKeys;
+use sealpost_campaigns_core::ports::{
+    Accepted, Job, Mailer, MailerError, OutgoingEmail, WorkQueue,
+};
+use sealpost_guard::{Role, Verifier};
+use sealpost_ports::{Clock, PortError, Rng, Sql, Statement};
+use sealpost_testkit::{ManualClock, MemRateLimiter, SeededRng, SqliteDb, block_on, seed};
+use serde_json::Value;
+
+pub const START_MS: i64 = 1_795_000_000_000;
+pub const SECOND: i64 = 1_000;
+pub const MINUTE: i64 = 60_000;
+pub const SITE: &str = "default";
+
+pub struct World {
+    pub db: SqliteDb,
+    pub clock: ManualClock,
+    pub rng: SeededRng,
+    pub keys: CampaignKeys,
+    pub signing: SigningKey,
+    pub verifier: Verifier,
+    /// 5 subscribe requests per 60 s per IP.
+    pub limiter: MemRateLimiter,
+    pub queue: MemQueue,
+    pub mailer: ScriptedMailer,
+}
+
+impl World {
+    pub fn new(seed: u64) -> World {
+        let signing = SigningKey::from_scalar(&[7u8; 32]).expect("scalar");
+        let verifier = Verifier::from_jwks(&tokens::jwks(&[&signing])).expect("jwks");
+        let clock = ManualClock::new(START_MS);
+        World {
+            db: SqliteDb::open_migrated(),
+            limiter: MemRateLimiter::new(5, 60, clock.clone()),
+            clock,
+            rng: SeededRng::new(seed),
+            keys: CampaignKeys::from_bytes(&[3u8; 32]),
+            signing,
+            verifier,
+            queue: MemQueue::default(),
+            mailer: ScriptedMailer::default(),
+        }
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    pub fn sql(&self, stmt: Statement) {
+        block_on(self.db.execute(&stmt)).expect("sql");
+    }
+
+    /// Every row of `stmt`, as JSON objects.
+    pub fn rows(&self, stmt: Statement) -> Vec<Value> {
+        block_on(self.db.query(&stmt))
+            .expect("query")
+            .into_iter()
+            .map(Value::Object)
+            .collect()
+    }
+
+    /// The first column of the first row of `sql`.
+    pub fn scalar(&self, sql: &str) -> Value {
+        let rows = block_on(self.db.query(&Statement::new(sql))).expect("query");
+        rows.into_iter()
+            .next()
+            .and_then(|r| r.into_iter().next().map(|(_, v)| v))
+            .unwrap_or(Value::Null)
+    }
+
+    /// A user with `roles` and a live session opened with `amr`; its token.
+    pub fn user(&self, name: &str, roles: &[Role], amr: &[&str]) -> String {
+        let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+        let (id, sid) = seed::user(&self.db, name, &names, amr, self.clock.now_ms());
+        let claims = tokens::access_claims(&id, &sid, "jti-1", roles, amr, self.clock.now_secs());
+        tokens::issue(&claims, &self.signing).expect("token")
+    }
+
+    /// An admin signed in with a second factor.
+    pub fn admin(&self, name: &str) -> String {
+        self.user(name, &[Role::Admin], &["pwd", "otp"])
+    }
+
+    /// A subscriber row written straight into the table (sealed address,
+    /// blind index), with `status` and, for `confirmed`, `confirmed_at` = now.
+    /// Returns its id.
+    pub fn subscriber(&self, email: &str, locale: &str, status: &str) -> String {
+        let id = self.rng.id().expect("id");
+        let now = self.now();
+        let sealed = self
+            .keys
+            .seal_email(&self.rng, SITE, &id, email)
+            .expect("seal");
+        self.sql(
+            Statement::new(
+                "INSERT INTO subscribers (site_id, id, email_index, email_sealed, locale, status, \
+                 confirm_nonce, created_at, updated_at, confirmed_at, unsubscribed_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10)",
+            )
+            .bind(SITE)
+            .bind(id.as_str())
+            .bind(self.keys.blind_index(email))
+            .bind(sealed)
+            .bind(locale)
+            .bind(status)
+            .bind(self.rng.id().expect("nonce"))
+            .bind(now)
+            .bind((status == "confirmed").then_some(now))
+            .bind((status == "unsubscribed").then_some(now)),
+        );
+        id
+    }
+
+    /// `n` confirmed subscribers `{prefix}-{i}@{domain}`, locales alternating
+    /// en, vi. Returns their ids in creation order.
+    pub fn confirmed(&self, prefix: &str, domain: &str, n: usize) -> Vec<String> {
+        (0..n)
+            .map(|i| {
+                let locale = if i % 2 == 0 { "en" } else { "vi" };
+                self.subscriber(&format!("{prefix}-{i}@{domain}"), locale, "confirmed")
+            })
+            .collect()
+    }
+
+    /// A campaign row written straight into the table with `status`
+    /// (`sending` ones get `started_at` = now). Returns its id.
+    pub fn campaign(&self, status: &str) -> String {
+        let id = self.rng.id().expect("id");
+        let now = self.now();
+        self.sql(
+            Statement::new(
+                "INSERT INTO campaigns (site_id, id, subject_en, subject_vi, body_en, body_vi, \
+                 status, created_by, created_at, updated_at, started_at) \
+                 VALUES (?1, ?2, 'Hello', 'Xin chào', 'Body **en**', 'Nội dung **vi**', ?3, \
+                 'user-admin', ?4, ?4, ?5)",
+            )
+            .bind(SITE)
+            .bind(id.as_str())
+            .bind(status)
+            .bind(now)
+            .bind((status == "sending").then_some(now)),
+        );
+        id
+    }
+
+    /// The ledger status of every row of `campaign`, by subscriber id.
+    pub fn ledger(&self, campaign: &str) -> HashMap<String, String> {
+        self.rows(
+            Statement::new(
+                "SELECT subscriber_id, status FROM campaign_deliveries \
+                 WHERE site_id = ?1 AND campaign_id = ?2",
+            )
+            .bind(SITE)
+            .bind(campaign),
+        )
+        .into_iter()
+        .map(|r| {
+            (
+                r["subscriber_id"].as_str().unwrap_or("").to_owned(),
+                r["status"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+    }
+}
+
+/// A queue double: records every job; tests take them out and deliver them
+/// as they like (twice, late, never).
+#[derive(Debug, Default)]
+pub struct MemQueue {
+    pub jobs: RefCell<Vec<Job>>,
+    /// When set, `enqueue` fails (the queue is down).
+    pub down: std::cell::Cell<bool>,
+}
+
+impl MemQueue {
+    /// Takes every job enqueued so far.
+    pub fn take(&self) -> Vec<Job> {
+        std::mem::take(&mut *self.jobs.borrow_mut())
+    }
+
+    /// Every subscriber id of every job enqueued so far (not taken).
+    pub fn subscribers(&self) -> Vec<String> {
+        self.jobs
+            .borrow()
+            .iter()
+            .flat_map(|j| j.subscribers.iter().cloned())
+            .collect()
+    }
+}
+
+impl WorkQueue for MemQueue {
+    async fn enqueue(&self, jobs: &[Job]) -> Result<(), PortError> {
+        if self.down.get() {
+            return Err(PortError::Unavailable("queue down".into()));
+        }
+        self.jobs.borrow_mut().extend_from_slice(jobs);
+        Ok(())
+    }
+}
+
+/// What the scripted provider does with the next call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// 5xx: nothing accepted.
+    Unavailable,
+    /// 429: nothing accepted.
+    RateLimited(Option<u32>),
+    /// Accepts the batch, then the answer is lost.
+    TimeoutAfterAccept,
+}
+
+/// A provider double: a mailbox deduplicated by idempotency key (a repeated
+/// key answers the first provider id and delivers nothing), failures taken
+/// from `script` one call at a time, and a list of rejected addresses.
+#[derive(Debug, Default)]
+pub struct ScriptedMailer {
+    pub script: RefCell<VecDeque<Step>>,
+    /// Every email delivered, in order.
+    pub delivered: RefCell<Vec<OutgoingEmail>>,
+    ids: RefCell<HashMap<String, String>>,
+    /// Addresses the provider refuses for good.
+    pub reject: RefCell<Vec<String>>,
+    /// Calls made, whatever their outcome.
+    pub calls: std::cell::Cell<usize>,
+}
+
+impl ScriptedMailer {
+    pub fn then(&self, step: Step) -> &Self {
+        self.script.borrow_mut().push_back(step);
+        self
+    }
+
+    /// Emails delivered to `to`.
+    pub fn to(&self, to: &str) -> Vec<OutgoingEmail> {
+        self.delivered
+            .borrow()
+            .iter()
+            .filter(|e| e.to == to)
+            .cloned()
+            .collect()
+    }
+
+    fn accept(&self, batch: &[OutgoingEmail]) -> Vec<Accepted> {
+        batch
+            .iter()
+            .map(|e| {
+                if self.reject.borrow().contains(&e.to) {
+                    return Accepted::Rejected {
+                        reason: "invalid recipient".into(),
+                    };
+                }
+                let mut ids = self.ids.borrow_mut();
+                let next = format!("msg-{}", ids.len() + 1);
+                let id = ids.entry(e.idempotency_key.clone()).or_insert_with(|| {
+                    self.delivered.borrow_mut().push(e.clone());
+                    next
+                });
+                Accepted::Sent {
+                    provider_id: id.clone(),
+                }
+            })
+            .collect()
+    }
+}
+
+impl Mailer for ScriptedMailer {
+    async fn send(&self, batch: &[OutgoingEmail]) -> Result<Vec<Accepted>, MailerError> {
+        self.calls.set(self.calls.get() + 1);
+        let step = self.script.borrow_mut().pop_front();
+        match step {
+            None => Ok(self.accept(batch)),
+            Some(Step::Unavailable) => Err(MailerError::Unavailable("503".into())),
+            Some(Step::RateLimited(after)) => Err(MailerError::RateLimited {
+                retry_after_secs: after,
+            }),
+            Some(Step::TimeoutAfterAccept) => {
+                self.accept(batch);
+                Err(MailerError::Timeout)
+            }
+        }
+    }
+}

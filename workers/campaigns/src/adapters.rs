@@ -1,0 +1,317 @@
+//! The campaigns' platform adapters: the `JOBS` queue ([`CfQueue`]), the
+//! email provider ([`AnyMailer`]: Resend's batch API when deployed, the local
+//! fake provider in dev) and the bot check ([`AnyTurnstile`]: Cloudflare
+//! siteverify when deployed, the contract's dev tokens in dev).
+use std::time::Duration;
+
+use futures_util::future::{Either, select};
+use sealpost_campaigns_core::outbox::DevOutbox;
+use sealpost_campaigns_core::ports::{
+    Accepted, DevTurnstile, Job, MAX_BATCH, Mailer, MailerError, OutgoingEmail, Turnstile,
+    WorkQueue,
+};
+use sealpost_cf::{CryptoRng, D1Sql, SystemClock};
+use sealpost_ports::PortError;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+use wasm_bindgen::JsValue;
+use worker::{
+    AbortController, BatchMessageBuilder, Delay, Env, Fetch, Headers, Method, Queue, Request,
+    RequestInit,
+};
+
+/// Messages per `sendBatch` call (the platform's limit is 100).
+const SEND_BATCH: usize = 100;
+/// How long a provider call may take before its answer counts as lost.
+const PROVIDER_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long a siteverify call may take.
+const TURNSTILE_TIMEOUT: Duration = Duration::from_secs(10);
+
+const RESEND_BATCH_URL: &str = "https://api.resend.com/emails/batch";
+const SITEVERIFY_URL: &str = "https://challenges.cloudflare.com/turnstile/v0/siteverify";
+
+/// The `JOBS` queue.
+#[derive(Debug)]
+pub struct CfQueue(pub Queue);
+
+impl WorkQueue for CfQueue {
+    async fn enqueue(&self, jobs: &[Job]) -> Result<(), PortError> {
+        for chunk in jobs.chunks(SEND_BATCH) {
+            let batch = BatchMessageBuilder::new()
+                .messages(chunk.iter().cloned())
+                .build();
+            self.0
+                .send_batch(batch)
+                .await
+                .map_err(|e| PortError::Unavailable(format!("queue: {e}")))?;
+        }
+        Ok(())
+    }
+}
+
+/// The provider of this deployment.
+#[derive(Debug)]
+pub enum AnyMailer<'a> {
+    /// Local development: the fake provider in D1 (`GET /__dev/mail`).
+    Dev(DevOutbox<'a, D1Sql, SystemClock, CryptoRng>),
+    /// Resend, with its API key and the sender.
+    Resend { api_key: String, from: String },
+    /// Deployed without `RESEND_API_KEY`: every send fails (and the breaker
+    /// pauses the campaign) until it is set.
+    Unconfigured,
+}
+
+impl<'a> AnyMailer<'a> {
+    pub fn new(env: &Env, sql: &'a D1Sql, dev: bool) -> AnyMailer<'a> {
+        if dev {
+            return AnyMailer::Dev(DevOutbox {
+                sql,
+                clock: &SystemClock,
+                rng: &CryptoRng,
+            });
+        }
+        let key = env.secret("RESEND_API_KEY").map(|s| s.to_string()).ok();
+        let from = env
+            .var("MAIL_FROM")
+            .map(|v| v.to_string())
+            .unwrap_or_default();
+        match key.filter(|k| !k.trim().is_empty()) {
+            Some(api_key) if !from.trim().is_empty() => AnyMailer::Resend { api_key, from },
+            _ => AnyMailer::Unconfigured,
+        }
+    }
+}
+
+impl Mailer for AnyMailer<'_> {
+    async fn send(&self, batch: &[OutgoingEmail]) -> Result<Vec<Accepted>, MailerError> {
+        match self {
+            AnyMailer::Dev(outbox) => outbox.send(batch).await,
+            AnyMailer::Resend { api_key, from } => resend(api_key, from, batch).await,
+            AnyMailer::Unconfigured => Err(MailerError::Unavailable(
+                "RESEND_API_KEY or MAIL_FROM is not set".into(),
+            )),
+        }
+    }
+}
+
+/// The batch's idempotency key for Resend: a digest of its emails' own keys
+/// in order, so the retry of the same rows is the same request.
+fn batch_key(batch: &[OutgoingEmail]) -> String {
+    let mut h = Sha256::new();
+    for e in batch {
+        h.update(e.idempotency_key.as_bytes());
+        h.update([0]);
+    }
+    h.finalize()
+        .iter()
+        .fold(String::with_capacity(64), |mut s, b| {
+            s.push_str(&format!("{b:02x}"));
+            s
+        })
+}
+
+#[derive(Deserialize)]
+struct ResendBatch {
+    data: Vec<ResendId>,
+}
+
+#[derive(Deserialize)]
+struct ResendId {
+    id: String,
+}
+
+/// POST /emails/batch (at most 100 emails), `Idempotency-Key` = [`batch_key`].
+async fn resend(
+    api_key: &str,
+    from: &str,
+    batch: &[OutgoingEmail],
+) -> Result<Vec<Accepted>, MailerError> {
+    if batch.is_empty() {
+        return Ok(Vec::new());
+    }
+    if batch.len() > MAX_BATCH {
+        return Err(MailerError::Unavailable("batch larger than 100".into()));
+    }
+    let body: Vec<Value> = batch
+        .iter()
+        .map(|e| {
+            let headers: Map<String, Value> = e
+                .headers
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
+                .collect();
+            json!({
+                "from": from,
+                "to": [e.to],
+                "subject": e.subject,
+                "text": e.text,
+                "html": e.html,
+                "headers": headers,
+            })
+        })
+        .collect();
+    let unavailable = |e: worker::Error| MailerError::Unavailable(e.to_string());
+    let headers = Headers::new();
+    headers
+        .set("Authorization", &format!("Bearer {api_key}"))
+        .map_err(unavailable)?;
+    headers
+        .set("Content-Type", "application/json")
+        .map_err(unavailable)?;
+    headers
+        .set("Idempotency-Key", &batch_key(batch))
+        .map_err(unavailable)?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_headers(headers)
+        .with_body(Some(JsValue::from_str(&Value::Array(body).to_string())));
+    let req = Request::new_with_init(RESEND_BATCH_URL, &init).map_err(unavailable)?;
+    let mut resp = match timed(Fetch::Request(req), PROVIDER_TIMEOUT).await {
+        Some(Ok(r)) => r,
+        Some(Err(e)) => return Err(unavailable(e)),
+        None => return Err(MailerError::Timeout),
+    };
+    let status = resp.status_code();
+    match status {
+        200..=299 => {
+            let parsed: ResendBatch = resp
+                .json()
+                .await
+                .map_err(|_| MailerError::Unavailable("unreadable provider answer".into()))?;
+            if parsed.data.len() != batch.len() {
+                return Err(MailerError::Unavailable(
+                    "provider answered a different number of emails".into(),
+                ));
+            }
+            Ok(parsed
+                .data
+                .into_iter()
+                .map(|d| Accepted::Sent { provider_id: d.id })
+                .collect())
+        }
+        429 => Err(MailerError::RateLimited {
+            retry_after_secs: resp
+                .headers()
+                .get("retry-after")
+                .ok()
+                .flatten()
+                .and_then(|v| v.trim().parse().ok()),
+        }),
+        // A refused request (validation, a domain not verified): none of its
+        // emails can go as they are.
+        400..=499 => {
+            let reason = format!("provider refused the batch ({status})");
+            Ok(batch
+                .iter()
+                .map(|_| Accepted::Rejected {
+                    reason: reason.clone(),
+                })
+                .collect())
+        }
+        _ => Err(MailerError::Unavailable(format!(
+            "provider answered {status}"
+        ))),
+    }
+}
+
+/// Runs a fetch with a deadline; `None` when the deadline won (the request
+/// is aborted).
+async fn timed(fetch: Fetch, limit: Duration) -> Option<worker::Result<worker::Response>> {
+    let controller = AbortController::default();
+    let signal = controller.signal();
+    let call = Box::pin(async move { fetch.send_with_signal(&signal).await });
+    let deadline = Box::pin(Delay::from(limit));
+    match select(call, deadline).await {
+        Either::Left((resp, _)) => Some(resp),
+        Either::Right(((), _)) => {
+            controller.abort();
+            None
+        }
+    }
+}
+
+/// The bot check of this deployment.
+#[derive(Debug)]
+pub enum AnyTurnstile {
+    Dev(DevTurnstile),
+    Siteverify {
+        secret: String,
+    },
+    /// Deployed without `TURNSTILE_SECRET`: the check cannot be made, so
+    /// subscribing fails closed (500) until it is set.
+    Unconfigured,
+}
+
+impl AnyTurnstile {
+    pub fn new(dev: bool, secret: Option<String>) -> AnyTurnstile {
+        match (dev, secret) {
+            (true, _) => AnyTurnstile::Dev(DevTurnstile),
+            (false, Some(secret)) => AnyTurnstile::Siteverify { secret },
+            (false, None) => AnyTurnstile::Unconfigured,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct SiteverifyAnswer {
+    success: bool,
+}
+
+impl Turnstile for AnyTurnstile {
+    async fn verify(&self, token: &str, client_ip: &str) -> Result<bool, PortError> {
+        match self {
+            AnyTurnstile::Dev(dev) => dev.verify(token, client_ip).await,
+            AnyTurnstile::Unconfigured => {
+                Err(PortError::Unavailable("TURNSTILE_SECRET is not set".into()))
+            }
+            AnyTurnstile::Siteverify { secret } => siteverify(secret, token, client_ip).await,
+        }
+    }
+}
+
+async fn siteverify(secret: &str, token: &str, client_ip: &str) -> Result<bool, PortError> {
+    let fail = |e: worker::Error| PortError::Unavailable(format!("siteverify: {e}"));
+    let mut form = vec![("secret", secret), ("response", token)];
+    if !client_ip.is_empty() {
+        form.push(("remoteip", client_ip));
+    }
+    let body = form
+        .iter()
+        .map(|(k, v)| format!("{k}={}", encode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let headers = Headers::new();
+    headers
+        .set("Content-Type", "application/x-www-form-urlencoded")
+        .map_err(fail)?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_headers(headers)
+        .with_body(Some(JsValue::from_str(&body)));
+    let req = Request::new_with_init(SITEVERIFY_URL, &init).map_err(fail)?;
+    let mut resp = match timed(Fetch::Request(req), TURNSTILE_TIMEOUT).await {
+        Some(r) => r.map_err(fail)?,
+        None => return Err(PortError::Unavailable("siteverify timed out".into())),
+    };
+    if resp.status_code() != 200 {
+        return Err(PortError::Unavailable(format!(
+            "siteverify answered {}",
+            resp.status_code()
+        )));
+    }
+    let answer: SiteverifyAnswer = resp.json().await.map_err(fail)?;
+    Ok(answer.success)
+}
+
+/// Percent-encodes a form value (everything but unreserved characters).
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
