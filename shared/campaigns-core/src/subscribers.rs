@@ -486,12 +486,16 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, T: Turnstile, M: Mailer>
         let browser = form && accepts_html(input.accept);
         let body_token = if is_blank(input.body) {
             None
-        } else if form {
-            let pairs = parse_form(input.body);
-            let one_click = pairs.len() == 1
-                && pairs
-                    .first()
-                    .is_some_and(|(k, v)| k == "List-Unsubscribe" && v == "One-Click");
+        } else if form || is_multipart(input.content_type) {
+            let one_click = if form {
+                let pairs = parse_form(input.body);
+                pairs.len() == 1
+                    && pairs
+                        .first()
+                        .is_some_and(|(k, v)| k == "List-Unsubscribe" && v == "One-Click")
+            } else {
+                multipart_one_click(input.body)
+            };
             if !one_click {
                 return Err(ApiError::field(
                     "List-Unsubscribe",
@@ -806,6 +810,28 @@ fn status_filter(status: Option<&str>, mut binds: Vec<SqlValue>) -> (String, Vec
 }
 
 /// The `token` of a confirmation form (`token=…`, nothing else).
+fn is_multipart(content_type: Option<&str>) -> bool {
+    media_type(content_type).as_deref() == Some("multipart/form-data")
+}
+
+/// Whether a `multipart/form-data` body (RFC 8058 allows it) has the part
+/// `List-Unsubscribe` with the value `One-Click`.
+fn multipart_one_click(body: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(body);
+    text.split("name=\"List-Unsubscribe\"")
+        .nth(1)
+        .and_then(|rest| {
+            rest.split_once("\r\n\r\n")
+                .or_else(|| rest.split_once("\n\n"))
+        })
+        .is_some_and(|(_, value)| {
+            value
+                .split(['\r', '\n'])
+                .next()
+                .is_some_and(|v| v.trim() == "One-Click")
+        })
+}
+
 fn form_token(body: &[u8]) -> Result<Option<String>, ApiError> {
     let mut token = None;
     for (k, v) in parse_form(body) {

@@ -621,6 +621,32 @@ fn unsubscribe_takes_the_token_from_a_json_body_or_the_query_with_an_empty_body(
 }
 
 #[test]
+fn one_click_unsubscribe_also_takes_the_multipart_form_rfc_8058_allows() {
+    let w = World::new(23);
+    let a = w.confirmed_subscriber("multi@example.com", "en");
+    let b = w.confirmed_subscriber("multi-bad@example.com", "en");
+    let multipart = |token: &str, value: &str| {
+        let q = format!("token={token}");
+        let body = format!(
+            "--xyz\r\nContent-Disposition: form-data; name=\"List-Unsubscribe\"\r\n\r\n\
+             {value}\r\n--xyz--\r\n"
+        );
+        let mut req = Req::new(RouteId::Unsubscribe).query(&q);
+        req.body = body.into_bytes();
+        req.content_type = Some("multipart/form-data; boundary=xyz");
+        w.serve(req)
+    };
+    assert_eq!(
+        multipart(&w.keys.unsubscribe_token(&a), "One-Click").status,
+        200
+    );
+    assert_eq!(w.status_of("multi@example.com"), "unsubscribed");
+    let r = multipart(&w.keys.unsubscribe_token(&b), "Two-Clicks");
+    assert_eq!(code(&r), "VALIDATION_FAILED");
+    assert_eq!(w.status_of("multi-bad@example.com"), "confirmed");
+}
+
+#[test]
 fn other_form_content_on_unsubscribe_is_refused() {
     let w = World::new(22);
     let id = w.confirmed_subscriber("stay@example.com", "en");
