@@ -84,11 +84,6 @@ impl From<Response> for Answer {
     }
 }
 
-/// The answer for a catalogue route this worker does not serve yet.
-pub fn not_implemented() -> Outcome {
-    Err(ApiError::new(ErrorCode::NotImplemented).into())
-}
-
 /// Serves one request for `service`: `GET /health` runs `health`, every other
 /// path is resolved in the catalogue and handed to `handler`.
 pub async fn serve<H, F, T, C, CF>(

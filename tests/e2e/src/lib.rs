@@ -19,6 +19,7 @@
 
 pub mod auth;
 pub mod bench;
+pub mod campaigns;
 pub mod comments;
 pub mod procfs;
 
@@ -438,6 +439,19 @@ impl Stack {
                 sealpost_seal::b64(&random_bytes(32)),
             ),
             ("VISITOR_KEY".into(), sealpost_seal::b64(&random_bytes(32))),
+            (
+                "CAMPAIGNS_KEY".into(),
+                sealpost_seal::b64(&random_bytes(32)),
+            ),
+            // Delivery in seconds, not minutes: short leases, retries and
+            // breaker pauses, and no provider rate to respect (the provider
+            // is the local fake).
+            ("CAMPAIGN_LEASE_SECS".into(), "2".into()),
+            ("CAMPAIGN_REQUEUE_SECS".into(), "3".into()),
+            ("CAMPAIGN_RETRY_BASE_SECS".into(), "1".into()),
+            ("CAMPAIGN_BREAKER_COOLDOWN_SECS".into(), "2".into()),
+            ("SEND_RATE_PER_SEC".into(), "200".into()),
+            ("SEND_RATE_BURST".into(), "200".into()),
             (
                 "PASSWORD_PEPPER".into(),
                 sealpost_seal::b64(&random_bytes(32)),
