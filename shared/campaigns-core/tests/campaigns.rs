@@ -26,14 +26,7 @@ struct Reply {
 
 impl Reply {
     fn fields(&self) -> Vec<String> {
-        self.body["errors"]
-            .as_array()
-            .map(|e| {
-                e.iter()
-                    .map(|f| f["field"].as_str().unwrap_or("").to_owned())
-                    .collect()
-            })
-            .unwrap_or_default()
+        common::fields(&self.body)
     }
 
     fn code(&self) -> &str {

@@ -79,14 +79,7 @@ fn code(r: &ApiResponse) -> String {
 }
 
 fn fields(r: &ApiResponse) -> Vec<String> {
-    body(r)["errors"]
-        .as_array()
-        .map(|e| {
-            e.iter()
-                .map(|f| f["field"].as_str().unwrap_or("").to_owned())
-                .collect()
-        })
-        .unwrap_or_default()
+    common::fields(&body(r))
 }
 
 fn text(r: &ApiResponse) -> String {

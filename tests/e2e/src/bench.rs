@@ -3,14 +3,14 @@
 //! timed client for a running stack — sealed requests (edge-seal v1, the
 //! crate's own client) and plain JSON ones, each from a chosen client
 //! address — plus percentiles and report lines on stdout.
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use rand_core::{OsRng, RngCore};
-use sealpost_auth_core::totp::{base32_decode, code_at};
+use sealpost_auth_core::totp::base32_decode;
 use sealpost_seal::{KeyConfig, seal_request};
 use serde_json::{Value, json};
 
-use crate::unix_now;
+use crate::auth::fresh_code;
 
 /// One line of a report on stdout (the binaries' output is Markdown).
 pub fn out(line: &str) {
@@ -135,28 +135,6 @@ impl BenchClient {
             serde_json::from_slice(&plain).expect("inner JSON"),
             ms,
         )
-    }
-}
-
-pub const TOTP_STEP_SECS: u64 = 30;
-
-/// A TOTP code the server accepts once: of a step after `last` and within
-/// one step of now (waits for the clock when it must).
-pub fn fresh_code(secret: &[u8], last: &mut Option<u64>) -> String {
-    loop {
-        let now_step = unix_now() / TOTP_STEP_SECS;
-        let step = last.map_or(now_step, |l| (l + 1).max(now_step));
-        if step <= now_step + 1 {
-            *last = Some(step);
-            return code_at(secret, step * TOTP_STEP_SECS);
-        }
-        let wait = (step - 1) * TOTP_STEP_SECS + 1 - unix_now();
-        std::io::Write::write_all(
-            &mut std::io::stderr(),
-            format!("bench: waiting {wait} s for a fresh TOTP step\n").as_bytes(),
-        )
-        .expect("stderr");
-        std::thread::sleep(Duration::from_secs(wait));
     }
 }
 

@@ -42,17 +42,10 @@ pub fn address(local: &str, domain: &str) -> String {
     format!("{local}@{domain}")
 }
 
-/// Percent-encodes a query value (everything but RFC 3986 unreserved bytes).
+/// Encodes a query value (application/x-www-form-urlencoded, as the
+/// server decodes queries).
 pub fn query_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 /// Waits until `probe` gives something, running `between` after each miss;

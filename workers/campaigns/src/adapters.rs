@@ -272,15 +272,13 @@ impl Turnstile for AnyTurnstile {
 
 async fn siteverify(secret: &str, token: &str, client_ip: &str) -> Result<bool, PortError> {
     let fail = |e: worker::Error| PortError::Unavailable(format!("siteverify: {e}"));
-    let mut form = vec![("secret", secret), ("response", token)];
+    let mut form = form_urlencoded::Serializer::new(String::new());
+    form.append_pair("secret", secret)
+        .append_pair("response", token);
     if !client_ip.is_empty() {
-        form.push(("remoteip", client_ip));
+        form.append_pair("remoteip", client_ip);
     }
-    let body = form
-        .iter()
-        .map(|(k, v)| format!("{k}={}", encode(v)))
-        .collect::<Vec<_>>()
-        .join("&");
+    let body = form.finish();
     let headers = Headers::new();
     headers
         .set("Content-Type", "application/x-www-form-urlencoded")
@@ -302,16 +300,4 @@ async fn siteverify(secret: &str, token: &str, client_ip: &str) -> Result<bool, 
     }
     let answer: SiteverifyAnswer = resp.json().await.map_err(fail)?;
     Ok(answer.success)
-}
-
-/// Percent-encodes a form value (everything but unreserved characters).
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

@@ -178,6 +178,18 @@ impl World {
     }
 }
 
+/// The fields of a `VALIDATION_FAILED` body's `errors`, in order.
+pub fn fields(body: &Value) -> Vec<String> {
+    body["errors"]
+        .as_array()
+        .map(|e| {
+            e.iter()
+                .map(|f| f["field"].as_str().unwrap_or("").to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// A queue double: records every job; tests take them out and deliver them
 /// as they like (twice, late, never).
 #[derive(Debug, Default)]

@@ -139,7 +139,13 @@ fn draft_for(stack: &Stack, domain: &str) -> Value {
 fn send_and_finish(stack: &Stack, campaign: &Value, confirmed: u64) -> Value {
     let id = campaign_id(campaign);
     send_campaign(stack, &id);
-    let (done, seen) = wait_until_sent(stack, &id);
+    finished(stack, &id, confirmed)
+}
+
+/// Waits until campaign `id` is `sent`, then checks its counts: one ledger
+/// row per confirmed subscriber, every one sent.
+fn finished(stack: &Stack, id: &str, confirmed: u64) -> Value {
+    let (done, seen) = wait_until_sent(stack, id);
     eprintln!("e2e: campaign {id} went through {seen:?}");
     let total = assert_finished_counts(&done);
     assert_eq!(
@@ -148,6 +154,30 @@ fn send_and_finish(stack: &Stack, campaign: &Value, confirmed: u64) -> Value {
     );
     assert_eq!(done["counts"]["sent"], json!(confirmed), "{done:#}");
     done
+}
+
+/// `sends` sends of campaign `id` and `crons` runs of the campaigns cron,
+/// all released at the same instant.
+fn at_once(stack: &Stack, id: &str, sends: usize, crons: usize) {
+    let start = Barrier::new(sends + crons);
+    thread::scope(|s| {
+        for _ in 0..sends {
+            s.spawn(|| {
+                start.wait();
+                let sending = send_campaign(stack, id);
+                assert!(
+                    ["sending", "paused", "sent"].contains(&status_of(&sending)),
+                    "{sending:#}"
+                );
+            });
+        }
+        for _ in 0..crons {
+            s.spawn(|| {
+                start.wait();
+                assert!(stack.cron("campaigns"), "scripts/cron campaigns failed");
+            });
+        }
+    });
 }
 
 /// Every line of the campaigns worker's log naming campaign `id` and
@@ -667,33 +697,8 @@ fn campaigns_repeated_sends_and_overlapping_crons_reach_each_confirmed_subscribe
     let confirmed = confirmed_total(stack);
 
     // Three sends and two cron runs at once.
-    let start = Barrier::new(5);
-    thread::scope(|s| {
-        for _ in 0..3 {
-            s.spawn(|| {
-                start.wait();
-                let sending = send_campaign(stack, &id);
-                assert!(
-                    ["sending", "paused", "sent"].contains(&status_of(&sending)),
-                    "{sending:#}"
-                );
-            });
-        }
-        for _ in 0..2 {
-            s.spawn(|| {
-                start.wait();
-                assert!(stack.cron("campaigns"), "scripts/cron campaigns failed");
-            });
-        }
-    });
-    let (done, seen) = wait_until_sent(stack, &id);
-    eprintln!("e2e: campaign {id} went through {seen:?}");
-    let total = assert_finished_counts(&done);
-    assert_eq!(
-        total, confirmed,
-        "one ledger row per confirmed subscriber: {done:#}"
-    );
-    assert_eq!(done["counts"]["sent"], json!(confirmed), "{done:#}");
+    at_once(stack, &id, 3, 2);
+    let done = finished(stack, &id, confirmed);
     let started = done["startedAt"].as_str().map(at_secs).expect("startedAt");
     let finished = done["finishedAt"]
         .as_str()
@@ -884,19 +889,8 @@ fn campaigns_a_scheduled_campaign_starts_only_when_due_and_is_delivered_once(sta
     let wait = due.saturating_sub(unix_now()) + 1;
     thread::sleep(Duration::from_secs(wait));
     let confirmed = confirmed_total(stack);
-    let start = Barrier::new(2);
-    thread::scope(|s| {
-        for _ in 0..2 {
-            s.spawn(|| {
-                start.wait();
-                assert!(stack.cron("campaigns"), "scripts/cron campaigns failed");
-            });
-        }
-    });
-    let (done, seen) = wait_until_sent(stack, &id);
-    eprintln!("e2e: campaign {id} went through {seen:?}");
-    let total = assert_finished_counts(&done);
-    assert_eq!(total, confirmed, "{done:#}");
+    at_once(stack, &id, 0, 2);
+    let done = finished(stack, &id, confirmed);
     let started = done["startedAt"].as_str().map(at_secs).expect("startedAt");
     assert!(
         started >= due,
