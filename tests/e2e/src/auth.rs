@@ -146,20 +146,7 @@ pub fn assert_error(reply: &Reply, inner: &Value, status: u16, code: &str) {
 #[track_caller]
 pub fn assert_validation(reply: &Reply, inner: &Value, field: &str) {
     assert_error(reply, inner, 400, "VALIDATION_FAILED");
-    assert_eq!(inner["message"], "Validation failed", "{inner:#}");
-    let errors = inner["errors"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no errors[]: {inner:#}"));
-    assert!(
-        errors
-            .iter()
-            .all(|e| e["field"].is_string() && e["message"].as_str().is_some_and(|m| !m.is_empty())),
-        "every error has a field and a message: {inner:#}"
-    );
-    assert!(
-        errors.iter().any(|e| e["field"] == field),
-        "no error for field {field:?}: {inner:#}"
-    );
+    crate::assert_validation_body(inner, field);
 }
 
 /// Asserts a mutation envelope `{"success":true,"message":"…","data":…}`

@@ -18,6 +18,20 @@ pub fn out(line: &str) {
         .expect("stdout");
 }
 
+/// One progress line on stderr, prefixed with the running binary's name.
+pub fn note(line: &str) {
+    let me = std::env::args()
+        .next()
+        .and_then(|a| {
+            std::path::Path::new(&a)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| "bench".to_owned());
+    std::io::Write::write_all(&mut std::io::stderr(), format!("{me}: {line}\n").as_bytes())
+        .expect("stderr");
+}
+
 /// The `p` quantile (0–1) of sorted samples.
 pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;

@@ -197,6 +197,36 @@ impl Reply {
         assert_eq!(body["error"]["code"], json!(code), "{self}");
         body
     }
+
+    /// Asserts a 400 `VALIDATION_FAILED` naming `field` (see
+    /// [`assert_validation_body`]); returns the body.
+    #[track_caller]
+    pub fn assert_validation(&self, field: &str) -> Value {
+        let body = self.assert_error(400, "VALIDATION_FAILED");
+        assert_validation_body(&body, field);
+        body
+    }
+}
+
+/// Asserts the validation part of an error body: the message
+/// `Validation failed`, every entry of `errors[]` with a field and a
+/// message, and one of them naming exactly `field`.
+#[track_caller]
+pub fn assert_validation_body(body: &Value, field: &str) {
+    assert_eq!(body["message"], "Validation failed", "{body:#}");
+    let errors = body["errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no errors[]: {body:#}"));
+    assert!(
+        errors
+            .iter()
+            .all(|e| e["field"].is_string() && e["message"].as_str().is_some_and(|m| !m.is_empty())),
+        "every error has a field and a message: {body:#}"
+    );
+    assert!(
+        errors.iter().any(|e| e["field"] == field),
+        "no error for field {field:?}: {body:#}"
+    );
 }
 
 impl fmt::Display for Reply {

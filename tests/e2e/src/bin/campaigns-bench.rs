@@ -18,7 +18,7 @@
 use std::time::{Duration, Instant};
 
 use rand_core::{OsRng, RngCore};
-use sealpost_e2e::bench::{BenchClient, admin_token, out, random_ip};
+use sealpost_e2e::bench::{BenchClient, admin_token, note, out, random_ip};
 use sealpost_e2e::procfs::{cpu_secs, port_of, workerd_of};
 use serde_json::{Value, json};
 
@@ -26,14 +26,6 @@ use serde_json::{Value, json};
 const SEED_CHUNK: usize = 2_000;
 /// How long delivery may take before the run counts as failed.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(900);
-
-fn note(line: &str) {
-    std::io::Write::write_all(
-        &mut std::io::stderr(),
-        format!("campaigns-bench: {line}\n").as_bytes(),
-    )
-    .expect("stderr");
-}
 
 fn get(agent: &ureq::Agent, url: &str, token: Option<&str>) -> (u16, Value, f64) {
     let started = Instant::now();

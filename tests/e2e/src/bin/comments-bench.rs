@@ -26,7 +26,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use sealpost_e2e::bench::{BenchClient, out, percentile, random_ip};
+use sealpost_e2e::bench::{BenchClient, note, out, percentile, random_ip};
 use sealpost_e2e::comments::{Frame, Viewer, live_path};
 use sealpost_e2e::procfs::{cpu_secs, is_runtime, port_of, rss_kib, workerd_of};
 use serde_json::{Value, json};
@@ -37,15 +37,6 @@ const IDLE: Duration = Duration::from_secs(15);
 const CONNECTING: usize = 32;
 /// How long a round may take before it counts as lost.
 const ROUND_TIMEOUT: Duration = Duration::from_secs(120);
-/// One progress line on stderr.
-fn note(line: &str) {
-    std::io::Write::write_all(
-        &mut std::io::stderr(),
-        format!("comments-bench: {line}\n").as_bytes(),
-    )
-    .expect("stderr");
-}
-
 /// One `workerd` process of a worker: the runtime (the one wrangler runs
 /// with an inspector) or wrangler's proxy in front of it.
 #[derive(Debug, Clone)]

@@ -10,17 +10,8 @@
 //! a few tags. Prints the English slug of the last post on stdout, for
 //! `scripts/bench` to point wrk at.
 use rand_core::{OsRng, RngCore};
-use sealpost_e2e::bench::{BenchClient, admin_token, out};
+use sealpost_e2e::bench::{BenchClient, admin_token, note, out};
 use serde_json::json;
-
-/// One progress line on stderr.
-fn note(line: &str) {
-    std::io::Write::write_all(
-        &mut std::io::stderr(),
-        format!("content-bench: {line}\n").as_bytes(),
-    )
-    .expect("stderr");
-}
 
 /// About 2 KB of Markdown: headings, paragraphs, a list, a table, code.
 fn body_markdown(i: usize, lang: &str) -> String {

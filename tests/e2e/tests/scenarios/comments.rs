@@ -85,19 +85,6 @@ fn assert_ascending(comments: &[Value]) {
     );
 }
 
-/// Asserts a 400 `VALIDATION_FAILED` naming `field`.
-#[track_caller]
-fn assert_validation(reply: &Reply, field: &str) {
-    let body = reply.assert_error(400, "VALIDATION_FAILED");
-    let errors = body["errors"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no errors[]: {reply}"));
-    assert!(
-        errors.iter().any(|e| e["field"] == field),
-        "no error for field {field:?}: {reply}"
-    );
-}
-
 /// Asserts a 429 `RATE_LIMITED` whose `Retry-After` is in `range` seconds.
 #[track_caller]
 fn assert_rate_limited(reply: &Reply, range: std::ops::RangeInclusive<u64>) {
@@ -277,7 +264,7 @@ fn comments_the_list_pages_newest_first_by_cursor_and_refuses_bad_queries(stack:
     let (all, next) = page(&list(stack, &post.id, "?before=9007199254740991"), 50);
     assert_eq!(all, newest_first);
     assert_eq!(next, None);
-    assert_validation(&list(stack, &post.id, "?before=9007199254740992"), "before");
+    list(stack, &post.id, "?before=9007199254740992").assert_validation("before");
     let (older, _) = page(
         &list(stack, &post.id, &format!("?before={}", serial(&c3))),
         50,
@@ -294,10 +281,10 @@ fn comments_the_list_pages_newest_first_by_cursor_and_refuses_bad_queries(stack:
     let draft = draft_post(stack);
     list(stack, &draft.id, "").assert_error(404, "NOT_FOUND");
     for bad in ["0", "101", "x", "-1", "1.5"] {
-        assert_validation(&list(stack, &post.id, &format!("?limit={bad}")), "limit");
+        list(stack, &post.id, &format!("?limit={bad}")).assert_validation("limit");
     }
     for bad in ["0", "-1", "x", "1.5"] {
-        assert_validation(&list(stack, &post.id, &format!("?before={bad}")), "before");
+        list(stack, &post.id, &format!("?before={bad}")).assert_validation("before");
     }
 }
 
@@ -406,15 +393,13 @@ fn comments_a_deleted_comment_reaches_live_viewers_and_leaves_every_listing(stac
         delete_comment(stack, Some(&e.otp.access), &post.id, &c).assert_error(404, "NOT_FOUND");
     }
     // A deleted comment cannot be replied to.
-    assert_validation(
-        &post_comment(
-            stack,
-            &post.id,
-            Some(&replier.access),
-            &json!({"body": "late", "parentId": doomed_id}),
-        ),
-        "parentId",
-    );
+    post_comment(
+        stack,
+        &post.id,
+        Some(&replier.access),
+        &json!({"body": "late", "parentId": doomed_id}),
+    )
+    .assert_validation("parentId");
     assert_eq!(all_comments(stack, &other_post.id), [elsewhere]);
 }
 
@@ -443,7 +428,7 @@ fn comments_bodies_and_parents_are_checked_and_bodies_normalised(stack: &Stack) 
     ] {
         let reply = send(&body);
         assert_eq!(reply.status, 400, "{what}: {reply}");
-        assert_validation(&reply, "body");
+        reply.assert_validation("body");
     }
     send(&json!({"body": "hi", "extra": 1})).assert_error(400, "VALIDATION_FAILED");
     for (what, parent) in [
@@ -453,7 +438,7 @@ fn comments_bodies_and_parents_are_checked_and_bodies_normalised(stack: &Stack) 
     ] {
         let reply = send(&json!({"body": "a reply", "parentId": parent}));
         assert_eq!(reply.status, 400, "parentId {what}: {reply}");
-        assert_validation(&reply, "parentId");
+        reply.assert_validation("parentId");
     }
     // Over 16 KiB: refused at the edge.
     send(&json!({"body": "x".repeat(17 * 1024)})).assert_error(413, "PAYLOAD_TOO_LARGE");
