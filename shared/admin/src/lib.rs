@@ -1,11 +1,17 @@
-//! Creating or promoting an admin without hand-written SQL. The account is
-//! written as one idempotent upsert: a new address gets an account with the
-//! `admin` role; an existing one keeps its password and gains the role.
+//! Creating or promoting an admin without hand-written SQL: the operator's
+//! input checked (address, password), the password hashed, and the SQL of
+//! [`sql`] built from them. An address that already has an account is
+//! refused unless the operator asks for a promotion ([`Existing`]).
 #![forbid(unsafe_code)]
+
+pub mod site;
+pub mod sql;
 
 use argon2::password_hash::{PasswordHasher, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use sealpost_ports::SiteId;
+
+pub use sql::{Existing, Ids, REFUSED_MARKER, REVOKE_REASON};
 
 /// OWASP's minimum for Argon2id: 19 MiB, 2 passes, 1 lane.
 pub const ARGON2_M_KIB: u32 = 19_456;
@@ -70,34 +76,20 @@ pub fn hash_password(password: &str) -> Result<String, AdminError> {
         .map_err(|e| AdminError::Hash(e.to_string()))
 }
 
-fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
-/// The upsert for `wrangler d1 execute`. Values are validated above and
-/// quoted; the password only appears as its hash.
-pub fn upsert_sql(
+/// The SQL for `wrangler d1 execute --file` that makes `email` an admin of
+/// `site` with `password` (see [`sql`] for what happens to an existing
+/// account under each [`Existing`]).
+pub fn admin_sql(
     site: &SiteId,
     email: &str,
     password: &str,
-    user_id: &str,
-    now: &str,
+    existing: Existing,
+    ids: &Ids,
+    now_ms: i64,
 ) -> Result<String, AdminError> {
     let email = normalize_email(email)?;
     let hash = hash_password(password)?;
-    Ok(format!(
-        "INSERT INTO users (id, site_id, email, display_name, locale, password_hash, roles, created_at, updated_at)\n\
-         VALUES ({id}, {site}, {email}, 'Admin', 'en', {hash}, '[\"admin\"]', {now}, {now})\n\
-         ON CONFLICT (site_id, email) DO UPDATE SET\n  \
-         roles = CASE WHEN EXISTS (SELECT 1 FROM json_each(users.roles) WHERE value = 'admin')\n    \
-         THEN users.roles ELSE json_insert(users.roles, '$[#]', 'admin') END,\n  \
-         updated_at = excluded.updated_at;\n",
-        id = quote(user_id),
-        site = quote(site.as_str()),
-        email = quote(&email),
-        hash = quote(&hash),
-        now = quote(now),
-    ))
+    Ok(sql::account_sql(site, &email, &hash, existing, ids, now_ms))
 }
 
 #[cfg(test)]

@@ -1,11 +1,16 @@
-//! `sealpost-admin upsert-sql --site SITE`: prints the SQL that creates or
-//! promotes the admin whose address and password are read from the
-//! environment (`SEALPOST_ADMIN_EMAIL`, `SEALPOST_ADMIN_PASSWORD`), never from
-//! the command line where other users could see them.
+//! `sealpost-admin upsert-sql [--site SITE] [--promote]`: prints the SQL that
+//! creates the admin whose address and password are read from the environment
+//! (`SEALPOST_ADMIN_EMAIL`, `SEALPOST_ADMIN_PASSWORD`), never from the command
+//! line where other users could see them. Without `--promote` the SQL fails on
+//! an address that already has an account, writing nothing; with it, that
+//! account is taken over (the given password, no second factor, no session).
 use std::io::Write;
 use std::process::ExitCode;
 
+use sealpost_admin::{Existing, Ids};
 use sealpost_ports::SiteId;
+
+const USAGE: &str = "usage: sealpost-admin upsert-sql [--site SITE] [--promote]";
 
 fn main() -> ExitCode {
     match run() {
@@ -23,27 +28,48 @@ fn main() -> ExitCode {
     }
 }
 
+fn random_id() -> Result<String, getrandom::Error> {
+    let mut id = [0u8; 16];
+    getrandom::getrandom(&mut id)?;
+    Ok(id.iter().map(|b| format!("{b:02x}")).collect())
+}
+
 fn run() -> Result<String, Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    // `site-sql …`: the statements of `scripts/site` (sealpost_admin::site).
+    if std::env::args().nth(1).as_deref() == Some("site-sql") {
+        return sealpost_admin::site::cli(std::env::args().skip(2));
+    }
+    let mut args = std::env::args().skip(1);
+    if args.next().as_deref() != Some("upsert-sql") {
+        return Err(USAGE.into());
+    }
     let mut site = "default".to_owned();
-    match args.as_slice() {
-        [cmd] if cmd == "upsert-sql" => {}
-        [cmd, flag, value] if cmd == "upsert-sql" && flag == "--site" => site = value.clone(),
-        _ => return Err("usage: sealpost-admin upsert-sql [--site SITE]".into()),
+    let mut existing = Existing::Refuse;
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--site" => site = args.next().ok_or(USAGE)?,
+            "--promote" => existing = Existing::Promote,
+            _ => return Err(USAGE.into()),
+        }
     }
     let site = SiteId::parse(&site).map_err(|_| "not a valid site id")?;
     let email =
         std::env::var("SEALPOST_ADMIN_EMAIL").map_err(|_| "SEALPOST_ADMIN_EMAIL is not set")?;
     let password = std::env::var("SEALPOST_ADMIN_PASSWORD")
         .map_err(|_| "SEALPOST_ADMIN_PASSWORD is not set")?;
-    let mut id = [0u8; 16];
-    getrandom::getrandom(&mut id)?;
-    let id: String = id.iter().map(|b| format!("{b:02x}")).collect();
+    let ids = Ids {
+        user: random_id()?,
+        event: random_id()?,
+    };
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_millis();
-    let now = sealpost_ports::rfc3339(i64::try_from(now)?);
-    Ok(sealpost_admin::upsert_sql(
-        &site, &email, &password, &id, &now,
+    Ok(sealpost_admin::admin_sql(
+        &site,
+        &email,
+        &password,
+        existing,
+        &ids,
+        i64::try_from(now)?,
     )?)
 }

@@ -93,6 +93,9 @@ error_codes! {
     /// The immediately previous refresh token, again within 10 s of its rotation
     /// (parallel tabs, a retry): not theft, nothing revoked; use the newest token.
     AuthRefreshSuperseded => "AUTH_REFRESH_SUPERSEDED", 409, "This refresh token was just rotated; use the newest one";
+    /// Enrolling a second factor from a session whose login is not recent
+    /// without confirming the current password.
+    ReauthRequired => "REAUTH_REQUIRED", 403, "Confirm your current password to continue";
     /// Signup with an email that already has an account.
     EmailTaken => "EMAIL_TAKEN", 409, "Email is already registered";
     /// Optimistic concurrency: the given `version` is stale.
@@ -384,7 +387,7 @@ mod tests {
             let code = ErrorCode::parse(wire).unwrap_or_else(|| panic!("{wire} missing"));
             assert_eq!(code.status(), status, "{wire}");
         }
-        assert_eq!(ErrorCode::ALL.len(), 34);
+        assert_eq!(ErrorCode::ALL.len(), 35);
     }
 
     #[test]

@@ -1,8 +1,13 @@
 //! The `/health` answer in the Terminus shape:
 //! `{"status":"ok"|"error","info":{…up…},"error":{…down…},"details":{…all…}}`,
-//! 200 when every indicator is up, 503 otherwise. Also reads such a report back, so
-//! the gateway can fold in a downstream worker's own report.
+//! 200 when every indicator is up, 503 otherwise. The answer says only
+//! `{"status":"up"|"down"}` per indicator: what an indicator knows beyond that
+//! (error text, counts, times) is for the logs ([`HealthReport::to_log_json`]).
+//! Also reads such a report back, so the gateway can fold in a downstream
+//! worker's own report, and holds the storage probes every worker's report is
+//! made of.
 
+use sealpost_ports::{Clock, Kv, PortError, Sql, Statement};
 use serde_json::{Map, Value};
 
 use crate::response::ApiResponse;
@@ -11,7 +16,8 @@ use crate::response::ApiResponse;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Indicator {
     pub up: bool,
-    /// Extra fields shown next to `"status"` (a `"status"` key here is ignored).
+    /// What the logs show next to `"status"` (a `"status"` key here is
+    /// ignored); never part of the answer.
     pub details: Map<String, Value>,
 }
 
@@ -23,7 +29,7 @@ impl Indicator {
         }
     }
 
-    /// Down, with `{"message": message}`. Keep the message free of internals.
+    /// Down, with `{"message": message}` for the logs (free of secrets).
     pub fn down(message: &str) -> Indicator {
         Indicator {
             up: false,
@@ -38,12 +44,21 @@ impl Indicator {
         self
     }
 
-    fn to_json(&self) -> Value {
+    fn status(&self) -> Value {
+        Value::from(if self.up { "up" } else { "down" })
+    }
+
+    /// What the answer shows: `{"status":"up"|"down"}`.
+    fn to_public_json(&self) -> Value {
         let mut obj = Map::new();
-        obj.insert(
-            "status".to_owned(),
-            Value::from(if self.up { "up" } else { "down" }),
-        );
+        obj.insert("status".to_owned(), self.status());
+        Value::Object(obj)
+    }
+
+    /// What the logs show: the status and every detail.
+    fn to_log_json(&self) -> Value {
+        let mut obj = Map::new();
+        obj.insert("status".to_owned(), self.status());
         for (k, v) in &self.details {
             if k != "status" {
                 obj.insert(k.clone(), v.clone());
@@ -110,13 +125,22 @@ impl HealthReport {
         if self.is_ok() { 200 } else { 503 }
     }
 
-    /// The Terminus JSON shape.
+    /// The Terminus JSON shape of the answer: each indicator only up or down.
     pub fn to_json(&self) -> Value {
+        self.shape(Indicator::to_public_json)
+    }
+
+    /// The same shape with every indicator's details: for the logs only.
+    pub fn to_log_json(&self) -> Value {
+        self.shape(Indicator::to_log_json)
+    }
+
+    fn shape(&self, each: fn(&Indicator) -> Value) -> Value {
         let mut info = Map::new();
         let mut error = Map::new();
         let mut details = Map::new();
         for (name, indicator) in &self.indicators {
-            let json = indicator.to_json();
+            let json = each(indicator);
             if indicator.up {
                 info.insert(name.clone(), json.clone());
             } else {
@@ -135,7 +159,7 @@ impl HealthReport {
         Value::Object(out)
     }
 
-    /// The `/health` response (no envelope).
+    /// The `/health` response (no envelope), without details.
     pub fn into_response(self) -> ApiResponse {
         ApiResponse::json_value(self.status_code(), &self.to_json())
     }
@@ -172,10 +196,73 @@ impl HealthReport {
     }
 }
 
+/// The KV key of `service`'s cron heartbeat.
+fn cron_key(service: &str) -> String {
+    format!("cron:last:{service}")
+}
+
+/// Health of the SQL database: one trivial query.
+pub async fn check_sql(sql: &impl Sql) -> Indicator {
+    match sql.query(&Statement::new("SELECT 1 AS ok")).await {
+        Ok(_) => Indicator::up(),
+        Err(e) => Indicator::down(&e.to_string()),
+    }
+}
+
+/// Health of KV: one read.
+pub async fn check_kv(kv: &impl Kv) -> Indicator {
+    match kv.get("health:probe").await {
+        Ok(_) => Indicator::up(),
+        Err(e) => Indicator::down(&e.to_string()),
+    }
+}
+
+/// Records that `service`'s scheduled handler ran (KV: one write per run,
+/// far below one write per key per second).
+pub async fn record_cron_run(
+    kv: &impl Kv,
+    clock: &impl Clock,
+    service: &str,
+) -> Result<(), PortError> {
+    kv.put(
+        &cron_key(service),
+        &sealpost_ports::rfc3339(clock.now_ms()),
+        None,
+    )
+    .await
+}
+
+/// The cron indicator (one KV read): up, with the last run time for the
+/// logs (null before the first run).
+pub async fn check_cron(kv: &impl Kv, service: &str) -> Indicator {
+    match kv.get(&cron_key(service)).await {
+        Ok(last) => Indicator::up().with("lastRunAt", last.map_or(Value::Null, Into::into)),
+        Err(e) => Indicator::down(&e.to_string()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_failing_indicator_says_down_without_its_error_text() {
+        let mut r = HealthReport::new();
+        r.add("d1", Indicator::down("D1_ERROR: no such table: seal_keys"));
+        r.add("seal", Indicator::up().with("keys", 3));
+        let resp = r.into_response();
+        assert_eq!(resp.status, 503);
+        assert_eq!(
+            resp.body_json().unwrap(),
+            json!({
+                "status": "error",
+                "info": {"seal": {"status": "up"}},
+                "error": {"d1": {"status": "down"}},
+                "details": {"seal": {"status": "up"}, "d1": {"status": "down"}}
+            })
+        );
+    }
 
     #[test]
     fn all_up_is_ok_with_200() {
@@ -188,9 +275,28 @@ mod tests {
             r.to_json(),
             json!({
                 "status": "ok",
-                "info": {"d1": {"status": "up"}, "kv": {"status": "up", "latencyMs": 3}},
+                "info": {"d1": {"status": "up"}, "kv": {"status": "up"}},
                 "error": {},
-                "details": {"d1": {"status": "up"}, "kv": {"status": "up", "latencyMs": 3}}
+                "details": {"d1": {"status": "up"}, "kv": {"status": "up"}}
+            })
+        );
+    }
+
+    #[test]
+    fn the_log_shape_keeps_every_detail() {
+        let mut r = HealthReport::new();
+        r.add("kv", Indicator::up().with("latencyMs", 3));
+        r.add("d1", Indicator::down("timeout"));
+        assert_eq!(
+            r.to_log_json(),
+            json!({
+                "status": "error",
+                "info": {"kv": {"status": "up", "latencyMs": 3}},
+                "error": {"d1": {"status": "down", "message": "timeout"}},
+                "details": {
+                    "kv": {"status": "up", "latencyMs": 3},
+                    "d1": {"status": "down", "message": "timeout"}
+                }
             })
         );
     }
@@ -212,8 +318,8 @@ mod tests {
             json!({
                 "status": "error",
                 "info": {"d1": {"status": "up"}},
-                "error": {"kv": {"status": "down", "message": "timeout"}},
-                "details": {"d1": {"status": "up"}, "kv": {"status": "down", "message": "timeout"}}
+                "error": {"kv": {"status": "down"}},
+                "details": {"d1": {"status": "up"}, "kv": {"status": "down"}}
             })
         );
     }
@@ -233,6 +339,7 @@ mod tests {
         let mut r = HealthReport::new();
         r.add("kv", Indicator::down("x").with("status", "up"));
         assert_eq!(r.to_json()["details"]["kv"]["status"], json!("down"));
+        assert_eq!(r.to_log_json()["details"]["kv"]["status"], json!("down"));
         assert_eq!(r.status_code(), 503);
     }
 

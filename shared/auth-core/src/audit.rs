@@ -8,8 +8,10 @@ use sealpost_ports::{PortError, Rng, SiteDb, Sql, SqlValue, Statement, rfc3339};
 use serde::Serialize;
 use serde_json::Value;
 
-/// Every event type, as stored and filtered on.
-pub const TYPES: [&str; 14] = [
+/// Every event type, as stored and filtered on. `admin.created` and
+/// `admin.promoted` are written by the operator's `sealpost-admin`, not by a
+/// request.
+pub const TYPES: [&str; 16] = [
     "signup",
     "login.success",
     "login.failure",
@@ -24,6 +26,8 @@ pub const TYPES: [&str; 14] = [
     "logout",
     "password.changed",
     "roles.changed",
+    "admin.created",
+    "admin.promoted",
 ];
 
 /// Longest user agent kept.
@@ -102,6 +106,35 @@ pub fn statement<S: Sql>(
              (site_id, id, at, type, user_id, actor_id, request_id, ip_hash, user_agent, detail) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )
+        .bind(rng.id()?)
+        .bind(now_ms)
+        .bind(event.kind)
+        .bind(event.user_id.clone())
+        .bind(event.actor_id.clone())
+        .bind(origin.request_id.as_str())
+        .bind(origin.ip_hash.as_str())
+        .bind(origin.user_agent.as_str())
+        .bind(event.detail.to_string()))
+}
+
+/// The insert of `event` applying only where SQL `condition` holds when it
+/// runs (inside a batch: an event that commits only with the action that
+/// its `condition` detects). `condition` may bind parameters from `?11` on;
+/// bind them on the returned statement, in order.
+pub fn statement_where<S: Sql>(
+    db: &SiteDb<'_, S>,
+    rng: &impl Rng,
+    now_ms: i64,
+    origin: &Origin,
+    event: &Event,
+    condition: &str,
+) -> Result<Statement, PortError> {
+    Ok(db
+        .statement(&format!(
+            "INSERT INTO audit_events \
+             (site_id, id, at, type, user_id, actor_id, request_id, ip_hash, user_agent, detail) \
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 WHERE {condition}"
+        ))
         .bind(rng.id()?)
         .bind(now_ms)
         .bind(event.kind)

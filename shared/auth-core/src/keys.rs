@@ -3,6 +3,7 @@
 //! accepted for `grace`), and a key past its grace is destroyed by deleting
 //! its row. Keys live in D1 (strongly consistent for every isolate; see
 //! docs/adr/0007), private keys wrapped under the `SEAL_KEY_WRAP` secret.
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
@@ -45,8 +46,13 @@ impl KeyPolicy {
     }
 }
 
-/// The secret that wraps private keys at rest (32 bytes).
-pub struct WrapKey(Zeroizing<[u8; 32]>);
+/// The secret that wraps private keys at rest (32 bytes, `SEAL_KEY_WRAP`),
+/// and the one it replaced (`SEAL_KEY_WRAP_PREVIOUS`) while keys wrapped
+/// under that one remain. Keys are always wrapped under the current secret.
+pub struct WrapKey {
+    current: Zeroizing<[u8; 32]>,
+    previous: Option<Zeroizing<[u8; 32]>>,
+}
 
 impl std::fmt::Debug for WrapKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -54,16 +60,33 @@ impl std::fmt::Debug for WrapKey {
     }
 }
 
+fn wrap_secret(secret: &str) -> Option<Zeroizing<[u8; 32]>> {
+    let bytes = Zeroizing::new(unb64(secret.trim()).ok()?);
+    let key: [u8; 32] = bytes.as_slice().try_into().ok()?;
+    Some(Zeroizing::new(key))
+}
+
 impl WrapKey {
     /// From the `SEAL_KEY_WRAP` secret: 32 bytes, base64url without padding.
     pub fn from_secret(secret: &str) -> Option<WrapKey> {
-        let bytes = Zeroizing::new(unb64(secret.trim()).ok()?);
-        let key: [u8; 32] = bytes.as_slice().try_into().ok()?;
-        Some(WrapKey(Zeroizing::new(key)))
+        Some(WrapKey {
+            current: wrap_secret(secret)?,
+            previous: None,
+        })
+    }
+
+    /// This key, also opening keys wrapped under `previous` (the secret it
+    /// replaced); `previous` itself never wraps.
+    #[must_use]
+    pub fn with_previous(self, previous: WrapKey) -> WrapKey {
+        WrapKey {
+            current: self.current,
+            previous: Some(previous.current),
+        }
     }
 
     fn cipher(&self) -> Aes256Gcm {
-        Aes256Gcm::new(self.0.as_ref().into())
+        Aes256Gcm::new(self.current.as_ref().into())
     }
 
     fn aad(kid: u8) -> Vec<u8> {
@@ -89,26 +112,50 @@ impl WrapKey {
         Ok(b64(&out))
     }
 
-    fn unwrap(&self, kid: u8, wrapped: &str) -> Result<SecretKey, PortError> {
-        let bad = || PortError::Decode("a seal key does not unwrap with SEAL_KEY_WRAP".into());
-        let raw = unb64(wrapped).map_err(|_| bad())?;
-        if raw.len() < 12 {
-            return Err(bad());
+    /// Opens the key `kid` stored as `wrapped`: under the current secret,
+    /// else under the previous one (`true`: it needs the previous one).
+    fn unwrap(&self, kid: u8, wrapped: &str) -> Result<(SecretKey, bool), PortError> {
+        if let Some(sk) = open_wrapped(&self.current, kid, wrapped) {
+            return Ok((sk, false));
         }
-        let (nonce, ct) = raw.split_at(12);
-        let plain = Zeroizing::new(
-            self.cipher()
-                .decrypt(
-                    Nonce::from_slice(nonce),
-                    Payload {
-                        msg: ct,
-                        aad: &Self::aad(kid),
-                    },
-                )
-                .map_err(|_| bad())?,
-        );
-        SecretKey::from_bytes(&plain).map_err(|_| bad())
+        if let Some(sk) = self
+            .previous
+            .as_ref()
+            .and_then(|previous| open_wrapped(previous, kid, wrapped))
+        {
+            return Ok((sk, true));
+        }
+        // Names the secrets to check, never their values or the stored bytes.
+        Err(PortError::Decode(format!(
+            "seal key {kid} does not unwrap with SEAL_KEY_WRAP{}",
+            if self.previous.is_some() {
+                " or SEAL_KEY_WRAP_PREVIOUS"
+            } else {
+                " (and SEAL_KEY_WRAP_PREVIOUS is not set)"
+            }
+        )))
     }
+}
+
+/// Opens `wrapped` (nonce ‖ AES-256-GCM ciphertext, base64url) under `key`.
+fn open_wrapped(key: &[u8; 32], kid: u8, wrapped: &str) -> Option<SecretKey> {
+    let raw = unb64(wrapped).ok()?;
+    if raw.len() < 12 {
+        return None;
+    }
+    let (nonce, ct) = raw.split_at(12);
+    let plain = Zeroizing::new(
+        Aes256Gcm::new(key.into())
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: ct,
+                    aad: &WrapKey::aad(kid),
+                },
+            )
+            .ok()?,
+    );
+    SecretKey::from_bytes(&plain).ok()
 }
 
 /// One usable key.
@@ -119,6 +166,8 @@ pub struct KeyRecord {
     pub created_at: i64,
     pub rotate_at: i64,
     pub expires_at: i64,
+    /// Stored wrapped under the previous wrap secret.
+    pub under_previous_wrap: bool,
 }
 
 impl std::fmt::Debug for KeyRecord {
@@ -174,6 +223,12 @@ impl KeyRing {
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }
+
+    /// How many keys are stored wrapped under the previous wrap secret
+    /// (`SEAL_KEY_WRAP_PREVIOUS` is needed while this is not zero).
+    pub fn under_previous_wrap(&self) -> usize {
+        self.keys.iter().filter(|k| k.under_previous_wrap).count()
+    }
 }
 
 #[derive(Deserialize)]
@@ -197,13 +252,15 @@ pub async fn load(sql: &impl Sql, wrap: &WrapKey) -> Result<KeyRing, PortError> 
         let row: KeyRow = from_row(row)?;
         let public_key = PublicKey::from_sec1(&unb64(&row.public_key).map_err(|_| bad_public())?)
             .map_err(|_| bad_public())?;
+        let (secret, under_previous_wrap) = wrap.unwrap(row.kid, &row.private_key)?;
         keys.push(KeyRecord {
             kid: row.kid,
             public_key,
-            secret: wrap.unwrap(row.kid, &row.private_key)?,
+            secret,
             created_at: row.created_at,
             rotate_at: row.rotate_at,
             expires_at: row.expires_at,
+            under_previous_wrap,
         });
     }
     Ok(KeyRing { keys })
@@ -279,6 +336,9 @@ pub async fn load_or_create(
 pub struct Rotation {
     pub created: Option<u8>,
     pub destroyed: Vec<u8>,
+    /// Keys still stored wrapped under the previous wrap secret, after this
+    /// run's destructions: `SEAL_KEY_WRAP_PREVIOUS` may go once this is 0.
+    pub under_previous_wrap: usize,
 }
 
 /// The cron's job: destroy keys past their grace, then, when the newest key is
@@ -319,6 +379,7 @@ pub async fn rotate(
     }
 
     let ring = load_or_create(sql, clock, rng, wrap, policy).await?;
+    report.under_previous_wrap = ring.under_previous_wrap();
     let Some(current) = ring.keys.first() else {
         return Ok(report);
     };
@@ -346,11 +407,38 @@ pub async fn rotate(
     Ok(report)
 }
 
-/// An isolate's copy of the key ring, re-read at most every `max_age_ms`, or
-/// at once when a request names a kid it does not hold (a newer key).
+/// An isolate's copy of the key ring, shared by every request of the
+/// isolate: re-read at most every [`CACHE_MAX_AGE_MS`], or at once when a
+/// request names a kid it does not hold (a newer key), at most every
+/// [`UNKNOWN_KID_RELOAD_MS`]. A request clones the ring's `Rc` out of the
+/// cache and holds no borrow across an await; a re-read replaces the ring
+/// whole. While one request re-reads an expired ring, the others keep using
+/// it when it holds the kid they need, so overlapping requests read and
+/// unwrap the keys once. No request ever waits for another: the Workers
+/// runtime forbids resuming one request from another's I/O, so on a cold
+/// isolate (no ring yet) each overlapping first request reads the keys.
 #[derive(Debug, Default)]
 pub struct KeyCache {
-    ring: Option<(Rc<KeyRing>, i64)>,
+    ring: RefCell<Option<(Rc<KeyRing>, i64)>>,
+    /// Requests re-reading the keys now.
+    reloading: Cell<u32>,
+}
+
+/// Counts a re-read in progress for as long as it lives (also when the
+/// request is dropped mid-read).
+struct Reloading<'a>(&'a Cell<u32>);
+
+impl<'a> Reloading<'a> {
+    fn start(count: &'a Cell<u32>) -> Reloading<'a> {
+        count.set(count.get().saturating_add(1));
+        Reloading(count)
+    }
+}
+
+impl Drop for Reloading<'_> {
+    fn drop(&mut self) {
+        self.0.set(self.0.get().saturating_sub(1));
+    }
 }
 
 /// How long an isolate trusts its copy of the keys.
@@ -361,7 +449,7 @@ pub const UNKNOWN_KID_RELOAD_MS: i64 = 1_000;
 impl KeyCache {
     /// The ring, fresh enough, and holding `want_kid` if the database does.
     pub async fn get(
-        &mut self,
+        &self,
         sql: &impl Sql,
         clock: &impl Clock,
         rng: &impl Rng,
@@ -370,17 +458,23 @@ impl KeyCache {
         want_kid: Option<u8>,
     ) -> Result<Rc<KeyRing>, PortError> {
         let now = clock.now_ms();
-        if let Some((ring, at)) = &self.ring {
-            let age = now - at;
+        let cached = self.ring.borrow().clone();
+        if let Some((ring, at)) = cached {
+            let age = now.saturating_sub(at);
             let has = want_kid.is_none_or(|kid| ring.live(kid, now).is_some());
             // An unknown kid re-reads D1 at most once a second, so a flood of
             // made-up kids cannot turn into a flood of D1 reads.
-            if age < CACHE_MAX_AGE_MS && (has || age < UNKNOWN_KID_RELOAD_MS) {
-                return Ok(Rc::clone(ring));
+            let fresh = age < CACHE_MAX_AGE_MS && (has || age < UNKNOWN_KID_RELOAD_MS);
+            // Expired, but another request is re-reading: this one needs
+            // nothing the old ring lacks.
+            let being_replaced = has && self.reloading.get() > 0;
+            if fresh || being_replaced {
+                return Ok(ring);
             }
         }
+        let _reloading = Reloading::start(&self.reloading);
         let ring = Rc::new(load_or_create(sql, clock, rng, wrap, policy).await?);
-        self.ring = Some((Rc::clone(&ring), now));
+        *self.ring.borrow_mut() = Some((Rc::clone(&ring), now));
         Ok(ring)
     }
 }

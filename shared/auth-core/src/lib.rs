@@ -10,6 +10,7 @@ pub mod audit;
 pub mod keys;
 pub mod limits;
 pub mod mfa;
+pub mod reauth;
 pub mod replay;
 pub mod seal_layer;
 pub mod secrets;

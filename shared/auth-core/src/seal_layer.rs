@@ -7,8 +7,8 @@ use std::future::Future;
 use sealpost_api::{ApiError, ApiResponse, ErrorCode};
 use sealpost_ports::{Clock, PortError, Rng, Sql, rfc3339};
 use sealpost_seal::{
-    MAX_ENVELOPE_BYTES, MAX_SKEW_SECS, ParsedEnvelope, ResponseSealer, SealError, VERSION,
-    looks_sealed, open_request, outer_body, parse_envelope, validate_enc,
+    MAX_ENVELOPE_BYTES, ParsedEnvelope, ResponseSealer, SealError, VERSION, looks_sealed,
+    open_request, outer_body, parse_envelope, ts_is_fresh, validate_enc,
 };
 use zeroize::Zeroizing;
 
@@ -92,7 +92,7 @@ pub fn http_date(ms: i64) -> String {
 /// Runs SEAL.md's checks on `body` for `METHOD PATH`.
 pub async fn open<S: Sql, C: Clock, R: Rng>(
     ctx: &SealContext<'_, S, C, R>,
-    cache: &mut KeyCache,
+    cache: &KeyCache,
     method: &str,
     path: &str,
     body: &[u8],
@@ -127,7 +127,7 @@ pub async fn open<S: Sql, C: Clock, R: Rng>(
         return Ok(refuse(ErrorCode::SealInvalid));
     }
     let now = ctx.clock.now_secs();
-    if (now - env.ts).abs() > MAX_SKEW_SECS {
+    if !ts_is_fresh(env.ts, now) {
         return Ok(Outcome::Refused(
             ApiError::new(ErrorCode::SealStale)
                 .into_response()
@@ -151,7 +151,7 @@ pub async fn open<S: Sql, C: Clock, R: Rng>(
 /// the sealed answer.
 pub async fn serve<S, C, R, F, Fut>(
     ctx: &SealContext<'_, S, C, R>,
-    cache: &mut KeyCache,
+    cache: &KeyCache,
     method: &str,
     path: &str,
     body: &[u8],

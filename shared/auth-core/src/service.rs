@@ -25,7 +25,8 @@ use crate::password::{PasswordPolicy, validate_new_password};
 use crate::secrets::AuthSecrets;
 use crate::sessions::{self, Refresh};
 use crate::tokens::{self, AMR_OTP, AMR_PWD};
-use crate::totp;
+
+mod second_factor;
 
 pub use sealpost_api::Fault;
 
@@ -538,146 +539,38 @@ impl<S: Sql, C: Clock, R: Rng> Auth<'_, S, C, R> {
         Ok(ApiResponse::mutation(200, "Session revoked", &Value::Null))
     }
 
-    // ---- TOTP --------------------------------------------------------------
-
-    async fn totp_setup(&self, input: Input<'_>) -> Answer {
-        let (_, user) = self.caller_user(input).await?;
-        empty_body(input.body)?;
-        if user.mfa_enabled() {
-            return Err(conflict("TOTP is already enabled; disable it first"));
-        }
-        let secret = zeroize::Zeroizing::new(totp::generate_secret(self.rng)?);
-        let sealed = totp::seal_secret(&self.secrets.totp, &user.id, secret.as_ref(), self.rng)?;
-        self.db
-            .execute(
-                &self
-                    .db
-                    .statement(
-                        "UPDATE users SET mfa_pending = ?3 WHERE site_id = ?1 AND id = ?2 \
-                         AND mfa_secret IS NULL",
-                    )
-                    .bind(user.id.as_str())
-                    .bind(sealed),
-            )
-            .await?;
-        Ok(ApiResponse::mutation(
-            200,
-            "Scan the code, then enable TOTP with a code from your app",
-            &json!({
-                "secret": totp::base32_encode(secret.as_ref()),
-                "otpauthUri": totp::otpauth_uri(mfa::ISSUER, &user.email, secret.as_ref()),
-            }),
-        ))
-    }
-
-    fn code_input(body: &[u8], allow_recovery: bool) -> Result<Code, ApiError> {
-        let input: CodeInput = parse_json(body)?;
-        parse_code(&input.code, allow_recovery)
-    }
-
-    async fn mfa_failure(&self, user_id: &str, during: &str) -> Fault {
-        match self
-            .record(&Event::new("mfa.failure", Some(user_id)).detail(json!({ "during": during })))
-            .await
-        {
-            Ok(()) => mfa_invalid(),
-            Err(e) => e.into(),
-        }
-    }
-
-    async fn totp_enable(&self, input: Input<'_>) -> Answer {
-        let (_, user) = self.caller_user(input).await?;
-        self.limit(limits::MFA_PER_IP).await?;
-        let code = Self::code_input(input.body, false)?;
-        if user.mfa_enabled() {
-            return Err(conflict("TOTP is already enabled"));
-        }
-        self.limit_user(limits::MFA_PER_USER, &user.id).await?;
-        let (Some(pending), Some(sealed)) = (
-            mfa::pending_secret(self.secrets, &user),
-            user.mfa_pending.as_deref(),
-        ) else {
-            return Err(conflict("Set up TOTP first"));
-        };
-        let last = user.mfa_last_step.and_then(|s| u64::try_from(s).ok());
-        let step = match &code {
-            Code::Totp(digits) => totp::verify(&pending, digits, self.now() / 1000, last),
-            Code::Recovery(_) => None,
-        };
-        let Some(step) = step else {
-            return Err(self.mfa_failure(&user.id, "enable").await);
-        };
-        let codes = totp::generate_recovery_codes(self.rng)?;
-        let mut batch = vec![
-            self.db
-                .statement(
-                    "UPDATE users SET mfa_secret = mfa_pending, mfa_pending = NULL, \
-                     mfa_last_step = ?4, updated_at = ?5 \
-                     WHERE site_id = ?1 AND id = ?2 AND mfa_secret IS NULL AND mfa_pending = ?3",
-                )
-                .bind(user.id.as_str())
-                .bind(sealed)
-                .bind(i64::try_from(step).unwrap_or(i64::MAX))
-                .bind(rfc3339(self.now())),
-        ];
-        batch.extend(mfa::store_recovery_codes(
-            &self.db,
-            self.secrets,
-            &user.id,
-            &codes,
-        ));
-        batch.push(self.audit(&Event::new("mfa.enabled", Some(&user.id)))?);
-        let results = self.db.batch(&batch).await?;
-        if results.first().is_none_or(|r| r.changes != 1) {
-            // A concurrent enable or a new setup won; the codes just written
-            // belong to no enabled factor and are replaced by the winner's.
-            return Err(conflict("TOTP setup changed meanwhile; try again"));
-        }
-        Ok(ApiResponse::mutation(
-            200,
-            "TOTP enabled; keep these recovery codes somewhere safe",
-            &json!({ "recoveryCodes": codes }),
-        ))
-    }
-
-    async fn totp_disable(&self, input: Input<'_>) -> Answer {
-        let (claims, user) = self.caller_user(input).await?;
-        self.limit(limits::MFA_PER_IP).await?;
-        let code = Self::code_input(input.body, true)?;
-        if !user.mfa_enabled() {
-            return Err(conflict("TOTP is not enabled"));
-        }
-        self.limit_user(limits::MFA_PER_USER, &user.id).await?;
-        let accepted =
-            mfa::check_and_spend(&self.db, self.secrets, &user, &code, self.now()).await?;
-        let Some(recovery) = accepted else {
-            return Err(self.mfa_failure(&user.id, "disable").await);
-        };
-        let now = self.now();
-        let mut batch = vec![
-            self.db
-                .statement(
-                    "UPDATE users SET mfa_secret = NULL, mfa_pending = NULL, updated_at = ?3 \
-                     WHERE site_id = ?1 AND id = ?2",
-                )
-                .bind(user.id.as_str())
-                .bind(rfc3339(now)),
-            mfa::delete_recovery_codes(&self.db, &user.id),
-            sessions::revoke_others_statement(&self.db, now, &user.id, &claims.sid, "mfa_disabled"),
-            self.db
-                .statement("UPDATE sessions SET amr = ?3 WHERE site_id = ?1 AND id = ?2")
-                .bind(claims.sid.as_str())
-                .bind(json!([AMR_PWD]).to_string()),
-            self.audit(&Event::new("mfa.disabled", Some(&user.id)))?,
-        ];
-        if recovery {
-            batch.push(self.audit(&Event::new("mfa.recovery_used", Some(&user.id)))?);
-        }
-        self.db.batch(&batch).await?;
-        Ok(ApiResponse::mutation(200, "TOTP disabled", &Value::Null))
-    }
-
     // ---- password ----------------------------------------------------------
+
+    /// Verifies `password` as `user`'s current password (Argon2id), counted
+    /// as a login attempt: a locked account is `AUTH_LOCKED`, a wrong
+    /// password `AUTH_INVALID_CREDENTIALS`, audited as a `login.failure`
+    /// with `reason`. On success, the statement that clears the counter.
+    async fn confirm_password(
+        &self,
+        user: &UserRow,
+        password: &str,
+        reason: &str,
+    ) -> Result<sealpost_ports::Statement, Fault> {
+        let key = limits::login_key(&self.secrets.email_hash(&user.email));
+        let last = match limits::claim_attempt(&self.db, &key, self.now()).await? {
+            Attempt::Locked { retry_after_secs } => {
+                return Err(Attempt::locked_error(retry_after_secs).into());
+            }
+            Attempt::Granted { last } => last,
+        };
+        let pepper = self.secrets.pepper.as_ref();
+        if self.policy.verify(password, &user.password_hash, pepper).ok {
+            return Ok(limits::reset(&self.db, &key));
+        }
+        let mut events = vec![self.audit(
+            &Event::new("login.failure", Some(&user.id)).detail(json!({ "reason": reason })),
+        )?];
+        if last {
+            events.push(self.audit(&Event::new("login.locked", Some(&user.id)))?);
+        }
+        self.db.batch(&events).await?;
+        Err(invalid_credentials())
+    }
 
     async fn change_password(&self, input: Input<'_>) -> Answer {
         let (claims, user) = self.caller_user(input).await?;
@@ -698,31 +591,10 @@ impl<S: Sql, C: Clock, R: Rng> Auth<'_, S, C, R> {
             "Must differ from the current password",
         );
         v.finish()?;
-        let key = limits::login_key(&self.secrets.email_hash(&user.email));
-        let last = match limits::claim_attempt(&self.db, &key, self.now()).await? {
-            Attempt::Locked { retry_after_secs } => {
-                return Err(Attempt::locked_error(retry_after_secs).into());
-            }
-            Attempt::Granted { last } => last,
-        };
+        let reset = self
+            .confirm_password(&user, &body.current_password, "password_change")
+            .await?;
         let pepper = self.secrets.pepper.as_ref();
-        if !self
-            .policy
-            .verify(&body.current_password, &user.password_hash, pepper)
-            .ok
-        {
-            let mut events = vec![
-                self.audit(
-                    &Event::new("login.failure", Some(&user.id))
-                        .detail(json!({ "reason": "password_change" })),
-                )?,
-            ];
-            if last {
-                events.push(self.audit(&Event::new("login.locked", Some(&user.id)))?);
-            }
-            self.db.batch(&events).await?;
-            return Err(invalid_credentials());
-        }
         let hash = self
             .policy
             .hash(&body.new_password, pepper, self.rng)
@@ -737,7 +609,7 @@ impl<S: Sql, C: Clock, R: Rng> Auth<'_, S, C, R> {
                 .bind(hash.as_str())
                 .bind(rfc3339(now)),
             sessions::revoke_others_statement(&self.db, now, &user.id, &claims.sid, "password_change"),
-            limits::reset(&self.db, &key),
+            reset,
             self.audit(&Event::new("password.changed", Some(&user.id)))?,
         ];
         self.db.batch(&batch).await?;

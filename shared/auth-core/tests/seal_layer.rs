@@ -95,7 +95,7 @@ impl World {
         };
         block_on(seal_layer::serve(
             &ctx,
-            &mut self.cache,
+            &self.cache,
             "POST",
             path,
             body,
@@ -262,6 +262,57 @@ fn a_stale_timestamp_is_seal_stale_with_the_server_date() {
     let (env, _) = w.seal(LOGIN, &json!({}));
     w.clock.advance_ms(60_000);
     assert_eq!(w.post_json(LOGIN, &env).status, 200);
+}
+
+/// Timestamps as offsets from the server's clock (or absolute extremes) and
+/// whether the layer must open them: the window is ±60 s, and no value may
+/// wrap around into it.
+const SKEW_VECTORS: [(Ts, bool); 12] = [
+    (Ts::Offset(0), true),
+    (Ts::Offset(60), true),
+    (Ts::Offset(-60), true),
+    (Ts::Offset(61), false),
+    (Ts::Offset(-61), false),
+    (Ts::Absolute(i64::MIN), false),
+    (Ts::Absolute(i64::MIN + 1), false),
+    (Ts::Absolute(i64::MAX), false),
+    (Ts::Absolute(0), false),
+    // `now - ts` is exactly i64::MIN: a wrapping `abs()` keeps it negative.
+    (Ts::Wrapping(i64::MIN), false),
+    (Ts::Wrapping(i64::MIN + 30), false),
+    (Ts::Wrapping(i64::MAX), false),
+];
+
+#[derive(Debug, Clone, Copy)]
+enum Ts {
+    /// `now + n` seconds.
+    Offset(i64),
+    /// This very value.
+    Absolute(i64),
+    /// `now.wrapping_sub(n)`: the `ts` for which `now - ts` wraps to `n`.
+    Wrapping(i64),
+}
+
+#[test]
+fn timestamps_open_only_within_sixty_seconds_and_extremes_never_wrap_into_the_window() {
+    let mut w = World::new();
+    let config = w.configs().remove(0);
+    let now = w.clock.now_secs();
+    for (ts, opens) in SKEW_VECTORS {
+        let ts_value = match ts {
+            Ts::Offset(n) => now + n,
+            Ts::Absolute(v) => v,
+            Ts::Wrapping(n) => now.wrapping_sub(n),
+        };
+        let req = seal_request(&config, "POST", LOGIN, b"{}", ts_value, &mut OsRng).expect("seal");
+        let env = serde_json::to_value(&req.envelope).unwrap();
+        let resp = w.post_json(LOGIN, &env);
+        if opens {
+            assert_eq!(resp.status, 200, "{ts:?} must open");
+        } else {
+            assert_refused(&resp, 400, ErrorCode::SealStale);
+        }
+    }
 }
 
 #[test]

@@ -1,43 +1,59 @@
 //! The queue consumer: delivering one job (a campaign and up to
 //! [`MAX_JOB_IDS`] subscriber ids) so that every ledger row is sent exactly
-//! once, whatever the queue and the provider do (docs/adr/0014).
+//! once, whatever the queue and the provider do (docs/adr/0014, 0015).
 //!
-//! A job is only a hint; the ledger is the truth. The consumer
+//! A job is only a hint; the ledger is the truth. For each chunk of the
+//! job's ids the consumer repeats one step until nothing of the chunk is
+//! claimable; a step makes at most one provider call:
 //! 1. loads the campaign (gone, not `sending`, or paused → ack);
-//! 2. checks cheaply that one of the job's rows is claimable at all (a
-//!    duplicate or late job stops here, taking no send slot);
+//! 2. finds the chunk's claimable rows (`pending`, or `sending` with an
+//!    expired lease); none → the chunk is done (a duplicate or late job
+//!    stops here, taking no send slot);
 //! 3. takes a slot of the global send-rate cap ([`crate::rate`]; full →
 //!    retry later);
-//! 4. claims the rows in ONE `UPDATE … RETURNING` (`pending`, or `sending`
-//!    with an expired lease) under a fresh `claim_id`;
-//! 5. skips rows whose subscriber is gone or no longer confirmed, fails rows
-//!    out of attempts or with an unreadable address, composes the rest
-//!    ([`crate::mail`]) and calls the provider once, with the idempotency
-//!    key `{site}:{campaign}:{subscriber}` per email;
+//! 4. if one of those rows belongs to a batch ([`crate::batches`]) not yet
+//!    settled, claims every claimable row of THAT batch (under a fresh
+//!    `claim_id`, in ONE `UPDATE … RETURNING`) and sends the batch again
+//!    exactly as first composed, under its key — even rows of it the job
+//!    does not name, even members who unsubscribed since: the provider
+//!    answers a request it already processed without sending again;
+//! 5. otherwise claims the chunk's rows that are in no batch, skips rows
+//!    whose subscriber is gone or no longer confirmed, fails rows out of
+//!    attempts or with an unreadable address, composes the rest
+//!    ([`crate::mail`]), records them as a new batch with its key, and only
+//!    then calls the provider;
 //! 6. records every answer in ONE batch, each write guarded by its
 //!    `claim_id` (a row another consumer took over after the lease expired
 //!    is not overwritten), resets the breaker and finishes the campaign when
-//!    it is done; or, when the provider failed, releases the rows to
-//!    `pending`, counts the failure towards the breaker (pausing the
-//!    campaign at the threshold) and asks for a retry with backoff.
+//!    it is done; or, when the provider failed, acts on the failure as
+//!    [`crate::failures`] says: releases the rows to `pending` (dissolving
+//!    a new batch the provider provably never processed, refunding the
+//!    attempt of a request it refused), counts towards the breaker (pausing
+//!    the campaign at the threshold, or at once for a refused key or
+//!    sender) and asks for a retry with backoff.
 //!
 //! Should the consumer die between the provider's acceptance and step 6,
-//! the rows stay `sending` until their lease expires; the next claim sends
-//! them again under the same idempotency keys, and the provider answers the
-//! original acceptance without a second email. Local development injects
-//! exactly that crash (`Verdict::Crash`, a `crash` fault of
-//! [`crate::outbox`]).
+//! the rows stay `sending` until their lease expires; the next claim of any
+//! of them sends their batch again under the same key, and the provider
+//! answers the original acceptance without a second email. Local
+//! development injects exactly that crash (`Verdict::Crash`, a `crash`
+//! fault of [`crate::outbox`]). A batch still unsettled near the end of the
+//! provider's key lifetime is failed rather than resent (the provider would
+//! have forgotten its key).
+mod outcome;
+
 use std::collections::{HashMap, HashSet};
 
 use sealpost_ports::{Clock, PortError, Rng, Sql, Statement};
 use serde::Deserialize;
 
+use crate::batches::{self, Member, RESEND_WITHIN_MS, batch_key};
 use crate::keys::CampaignKeys;
 use crate::ledger::finish_if_done;
 use crate::links::site_origin;
 use crate::mail::{CampaignMail, CampaignText};
-use crate::outbox::{placeholders, take_fault};
-use crate::ports::{Accepted, Job, Mailer, MailerError, OutgoingEmail};
+use crate::outbox::placeholders;
+use crate::ports::{Batch, Job, Mailer};
 use crate::rate::take_slot;
 use crate::settings::Settings;
 
@@ -48,14 +64,9 @@ pub use crate::campaigns::JOB_SIZE;
 /// Subscriber ids claimed per statement (a longer job is delivered in
 /// several rounds, each with its own send slot).
 pub const MAX_JOB_IDS: usize = 50;
-/// The longest retry delay of the backoff (15 minutes).
-pub const MAX_RETRY_DELAY_SECS: u32 = 900;
-/// The longest provider `Retry-After` honoured.
-pub const MAX_PROVIDER_WAIT_SECS: u32 = 3600;
+pub use crate::failures::{MAX_PROVIDER_WAIT_SECS, MAX_RETRY_DELAY_SECS};
 /// The longest breaker pause (one hour).
 pub const MAX_PAUSE_MS: i64 = 3_600_000;
-/// The longest `last_error` kept.
-const ERROR_MAX_CHARS: usize = 200;
 
 /// What the queue should do with the job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,8 +91,9 @@ struct CampaignRow {
 }
 
 #[derive(Deserialize)]
-struct Count {
-    n: i64,
+struct Claimable {
+    subscriber_id: String,
+    batch_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -101,6 +113,15 @@ struct SubscriberRow {
 #[derive(Deserialize)]
 struct Breaker {
     status: String,
+}
+
+/// Which rows a claim takes.
+#[derive(Clone, Copy)]
+enum Scope<'a> {
+    /// Every claimable row of this batch.
+    Batch(&'a str),
+    /// These rows, when in no batch.
+    Unbatched(&'a [&'a str]),
 }
 
 /// One job's context.
@@ -144,12 +165,37 @@ pub async fn deliver<S: Sql, C: Clock, R: Rng, M: Mailer>(
     };
     let ids = distinct(&job.subscribers);
     for chunk in ids.chunks(MAX_JOB_IDS) {
-        match run.round(chunk).await? {
-            Verdict::Ack => {}
-            other => return Ok(other),
+        loop {
+            match run.step(chunk).await? {
+                Step::Again => {}
+                Step::Done => break,
+                Step::Stop(verdict) => return Ok(verdict),
+            }
         }
     }
     Ok(Verdict::Ack)
+}
+
+/// What one step leaves to do with its chunk.
+enum Step {
+    /// A provider call was made or rows were settled: look again.
+    Again,
+    /// Nothing of the chunk is claimable.
+    Done,
+    /// Stop the job with this verdict.
+    Stop(Verdict),
+}
+
+/// The rows one step holds under its claim and sends as one batch.
+struct Sending<'a> {
+    claim: &'a str,
+    batch_id: &'a str,
+    /// The batch was recorded by this step: the provider never saw it.
+    fresh: bool,
+    /// The batch's members in order, with whether this claim holds each.
+    members: Vec<(String, bool)>,
+    /// The highest `attempts` among the rows this claim holds.
+    attempt: i64,
 }
 
 /// A job that exhausted its queue retries (the dead-letter queue). Its rows
@@ -179,7 +225,7 @@ pub async fn dead_letter<S: Sql>(sql: &S, job: &Job) -> Result<(), PortError> {
 }
 
 impl<S: Sql, C: Clock, R: Rng, M: Mailer> Run<'_, S, C, R, M> {
-    async fn round(&self, ids: &[&str]) -> Result<Verdict, PortError> {
+    async fn step(&self, ids: &[&str]) -> Result<Step, PortError> {
         let now = self.clock.now_ms();
         let Some(campaign) = self
             .sql
@@ -193,7 +239,7 @@ impl<S: Sql, C: Clock, R: Rng, M: Mailer> Run<'_, S, C, R, M> {
             )
             .await?
         else {
-            return Ok(Verdict::Ack);
+            return Ok(Step::Stop(Verdict::Ack));
         };
         match campaign.status.as_str() {
             "sending" => {}
@@ -201,51 +247,40 @@ impl<S: Sql, C: Clock, R: Rng, M: Mailer> Run<'_, S, C, R, M> {
             "paused" => {
                 // The cron re-enqueues these rows when it resumes the campaign.
                 self.sql.execute(&self.unqueue(ids)).await?;
-                return Ok(Verdict::Ack);
+                return Ok(Step::Stop(Verdict::Ack));
             }
-            _ => return Ok(Verdict::Ack),
+            _ => return Ok(Step::Stop(Verdict::Ack)),
         }
         let cutoff = now - self.settings.lease_ms;
-        if !self.any_claimable(ids, cutoff).await? {
-            return Ok(Verdict::Ack);
+        let claimable = self.claimable(ids, cutoff).await?;
+        if claimable.is_empty() {
+            return Ok(Step::Done);
         }
         if let Some(wait) = take_slot(self.sql, now, self.settings).await? {
-            return Ok(Verdict::Retry { delay_secs: wait });
+            return Ok(Step::Stop(Verdict::Retry { delay_secs: wait }));
         }
         let claim = self.rng.id()?;
-        let claimed: Vec<Claimed> = self
+        match claimable.iter().find_map(|c| c.batch_id.clone()) {
+            Some(batch_id) => {
+                self.resend(&claim, &batch_id, &campaign.text, now, cutoff)
+                    .await
+            }
+            None => {
+                let fresh: Vec<&str> = claimable.iter().map(|c| c.subscriber_id.as_str()).collect();
+                self.send_new(&claim, &fresh, &campaign.text, now, cutoff)
+                    .await
+            }
+        }
+    }
+
+    /// The rows of `ids` that are `pending`, or `sending` with a lease
+    /// older than `cutoff`, with their batch, in the job's order.
+    async fn claimable(&self, ids: &[&str], cutoff: i64) -> Result<Vec<Claimable>, PortError> {
+        let rows: Vec<Claimable> = self
             .sql
             .query_as(&with_ids(
                 Statement::new(format!(
-                    "UPDATE campaign_deliveries SET status = 'sending', claim_id = ?3, \
-                     claimed_at = ?4, attempts = attempts + 1 \
-                     WHERE site_id = ?1 AND campaign_id = ?2 \
-                     AND (status = 'pending' OR (status = 'sending' AND claimed_at < ?5)) \
-                     AND subscriber_id IN ({}) RETURNING subscriber_id, attempts",
-                    placeholders(6, ids.len())
-                ))
-                .bind(self.site)
-                .bind(self.campaign)
-                .bind(claim.as_str())
-                .bind(now)
-                .bind(cutoff),
-                ids,
-            ))
-            .await?;
-        if claimed.is_empty() {
-            return Ok(Verdict::Ack);
-        }
-        self.send_claimed(&claim, &claimed, &campaign.text).await
-    }
-
-    /// Whether one of `ids` is `pending`, or `sending` with a lease older
-    /// than `cutoff`.
-    async fn any_claimable(&self, ids: &[&str], cutoff: i64) -> Result<bool, PortError> {
-        let count: Option<Count> = self
-            .sql
-            .query_one(&with_ids(
-                Statement::new(format!(
-                    "SELECT count(*) AS n FROM campaign_deliveries \
+                    "SELECT subscriber_id, batch_id FROM campaign_deliveries \
                      WHERE site_id = ?1 AND campaign_id = ?2 \
                      AND (status = 'pending' OR (status = 'sending' AND claimed_at < ?3)) \
                      AND subscriber_id IN ({})",
@@ -257,44 +292,181 @@ impl<S: Sql, C: Clock, R: Rng, M: Mailer> Run<'_, S, C, R, M> {
                 ids,
             ))
             .await?;
-        Ok(count.is_some_and(|c| c.n > 0))
+        let mut by_id: HashMap<String, Claimable> = rows
+            .into_iter()
+            .map(|r| (r.subscriber_id.clone(), r))
+            .collect();
+        Ok(ids.iter().filter_map(|id| by_id.remove(*id)).collect())
     }
 
-    async fn send_claimed(
+    /// Claims the claimable rows among `ids` (all when `batch` is `None`,
+    /// only those in no batch) or every claimable row of `batch`.
+    async fn claim(
         &self,
         claim: &str,
-        claimed: &[Claimed],
+        scope: Scope<'_>,
+        now: i64,
+        cutoff: i64,
+    ) -> Result<Vec<Claimed>, PortError> {
+        let base = "UPDATE campaign_deliveries SET status = 'sending', claim_id = ?3, \
+                    claimed_at = ?4, attempts = attempts + 1 \
+                    WHERE site_id = ?1 AND campaign_id = ?2 \
+                    AND (status = 'pending' OR (status = 'sending' AND claimed_at < ?5))";
+        let stmt = match scope {
+            Scope::Batch(id) => Statement::new(format!(
+                "{base} AND batch_id = ?6 RETURNING subscriber_id, attempts"
+            ))
+            .bind(self.site)
+            .bind(self.campaign)
+            .bind(claim)
+            .bind(now)
+            .bind(cutoff)
+            .bind(id),
+            Scope::Unbatched(ids) => with_ids(
+                Statement::new(format!(
+                    "{base} AND batch_id IS NULL AND subscriber_id IN ({}) \
+                     RETURNING subscriber_id, attempts",
+                    placeholders(6, ids.len())
+                ))
+                .bind(self.site)
+                .bind(self.campaign)
+                .bind(claim)
+                .bind(now)
+                .bind(cutoff),
+                ids,
+            ),
+        };
+        self.sql.query_as(&stmt).await
+    }
+
+    /// Step 4: sends recorded batch `batch_id` again, exactly as first sent.
+    async fn resend(
+        &self,
+        claim: &str,
+        batch_id: &str,
         text: &CampaignText,
-    ) -> Result<Verdict, PortError> {
-        let ids: Vec<&str> = claimed.iter().map(|c| c.subscriber_id.as_str()).collect();
+        now: i64,
+        cutoff: i64,
+    ) -> Result<Step, PortError> {
+        let claimed = self
+            .claim(claim, Scope::Batch(batch_id), now, cutoff)
+            .await?;
+        if claimed.is_empty() {
+            return Ok(Step::Again);
+        }
+        let held: HashSet<&str> = claimed.iter().map(|c| c.subscriber_id.as_str()).collect();
+        let attempt = claimed.iter().map(|c| c.attempts).max().unwrap_or(1);
+        let loaded = batches::load(self.sql, self.site, self.campaign, batch_id).await?;
+        let fail_all = |why: &str| -> Vec<Statement> {
+            let mut writes: Vec<Statement> = claimed
+                .iter()
+                .map(|c| self.settle(claim, &c.subscriber_id, "failed", Some(why)))
+                .collect();
+            writes.push(batches::forget_addresses(
+                self.site,
+                self.campaign,
+                batch_id,
+            ));
+            writes
+        };
+        let Some((recorded, members)) = loaded else {
+            return self
+                .settle_without_sending(fail_all("batch record missing"))
+                .await;
+        };
+        if now - recorded.first_sent_at >= RESEND_WITHIN_MS {
+            return self
+                .settle_without_sending(fail_all(
+                    "outcome unknown: the provider's answer was lost and its key has expired",
+                ))
+                .await;
+        }
+        if attempt > i64::from(self.settings.max_attempts) {
+            return self
+                .settle_without_sending(fail_all("too many attempts"))
+                .await;
+        }
+        let Some(batch) = batches::recompose(
+            self.keys,
+            self.site,
+            self.campaign,
+            text,
+            &recorded,
+            &members,
+        ) else {
+            return self
+                .settle_without_sending(fail_all("batch could not be composed again identically"))
+                .await;
+        };
+        self.sql
+            .execute(&batches::count_send(self.site, self.campaign, batch_id))
+            .await?;
+        let sending = Sending {
+            claim,
+            batch_id,
+            fresh: false,
+            members: members
+                .iter()
+                .map(|m| {
+                    let ours = held.contains(m.subscriber_id.as_str());
+                    (m.subscriber_id.clone(), ours)
+                })
+                .collect(),
+            attempt,
+        };
+        self.send(&sending, &batch).await
+    }
+
+    /// Step 5: claims the chunk's rows in no batch and sends them as a new
+    /// batch, recorded first.
+    async fn send_new(
+        &self,
+        claim: &str,
+        ids: &[&str],
+        text: &CampaignText,
+        now: i64,
+        cutoff: i64,
+    ) -> Result<Step, PortError> {
+        let claimed = self
+            .claim(claim, Scope::Unbatched(ids), now, cutoff)
+            .await?;
+        if claimed.is_empty() {
+            return Ok(Step::Again);
+        }
+        let claimed_ids: Vec<&str> = claimed.iter().map(|c| c.subscriber_id.as_str()).collect();
         let subscribers: HashMap<String, SubscriberRow> = self
             .sql
             .query_as::<SubscriberRow>(&with_ids(
                 Statement::new(format!(
                     "SELECT id, email_sealed, locale, status FROM subscribers \
                      WHERE site_id = ?1 AND id IN ({})",
-                    placeholders(2, ids.len())
+                    placeholders(2, claimed_ids.len())
                 ))
                 .bind(self.site),
-                &ids,
+                &claimed_ids,
             ))
             .await?
             .into_iter()
             .map(|s| (s.id.clone(), s))
             .collect();
 
-        // Rows settled without the provider, and the rows to send.
+        // Rows settled without the provider, and the batch's members.
         let mut writes = Vec::new();
-        let mut ready: Vec<(&Claimed, String, &str)> = Vec::new();
+        let mut members: Vec<(Member, String)> = Vec::new();
         let max_attempts = i64::from(self.settings.max_attempts);
-        for row in claimed {
+        for row in &claimed {
             let id = row.subscriber_id.as_str();
             match subscribers.get(id) {
                 Some(s) if s.status == "confirmed" => {
                     if row.attempts > max_attempts {
                         writes.push(self.settle(claim, id, "failed", Some("too many attempts")));
                     } else if let Some(to) = self.keys.open_email(self.site, id, &s.email_sealed) {
-                        ready.push((row, to, s.locale.as_str()));
+                        let member = Member {
+                            subscriber_id: id.to_owned(),
+                            locale: s.locale.clone(),
+                            sealed: Some(s.email_sealed.clone()),
+                        };
+                        members.push((member, to));
                     } else {
                         writes.push(self.settle(claim, id, "failed", Some("unreadable address")));
                     }
@@ -302,219 +474,62 @@ impl<S: Sql, C: Clock, R: Rng, M: Mailer> Run<'_, S, C, R, M> {
                 _ => writes.push(self.settle(claim, id, "skipped", None)),
             }
         }
-        if ready.is_empty() {
-            self.sql.batch(&writes).await?;
-            finish_if_done(self.sql, self.site, self.campaign, self.clock.now_ms()).await?;
-            return Ok(Verdict::Ack);
+        if members.is_empty() {
+            return self.settle_without_sending(writes).await;
         }
 
         let origin = site_origin(self.sql, self.site).await?;
         let mail = CampaignMail::new(self.site, self.campaign, &origin, text);
-        let emails: Vec<OutgoingEmail> = ready
-            .iter()
-            .map(|(row, to, locale)| mail.compose(self.keys, &row.subscriber_id, to, locale))
-            .collect();
-
-        match self.mailer.send(&emails).await {
-            Ok(answers) => {
-                if self.dev {
-                    let to: Vec<&str> = emails.iter().map(|e| e.to.as_str()).collect();
-                    if take_fault(self.sql, "crash", &to).await? {
-                        return Ok(Verdict::Crash);
-                    }
-                }
-                let sent_at = self.clock.now_ms();
-                for (i, (row, to, _)) in ready.iter().enumerate() {
-                    match answers.get(i) {
-                        Some(Accepted::Sent { provider_id }) => {
-                            writes.push(self.sent(claim, &row.subscriber_id, provider_id, sent_at));
-                        }
-                        Some(Accepted::Rejected { reason }) => {
-                            let reason = clean_reason(reason, to);
-                            writes.push(self.settle(
-                                claim,
-                                &row.subscriber_id,
-                                "failed",
-                                Some(&reason),
-                            ));
-                        }
-                        // No answer for it: back to pending, for a later job.
-                        None => {}
-                    }
-                }
-                if answers.len() < ready.len() {
-                    writes.push(self.release(claim, "no answer from the provider", false));
-                }
-                writes.push(
-                    Statement::new(
-                        "UPDATE campaigns SET failures = 0 \
-                         WHERE site_id = ?1 AND id = ?2 AND failures != 0",
-                    )
-                    .bind(self.site)
-                    .bind(self.campaign),
-                );
-                self.sql.batch(&writes).await?;
-                finish_if_done(self.sql, self.site, self.campaign, sent_at).await?;
-                Ok(Verdict::Ack)
-            }
-            Err(err) => {
-                let now = self.clock.now_ms();
-                let paused = self.trip(now).await?;
-                writes.push(self.release(claim, failure_kind(&err), paused));
-                self.sql.batch(&writes).await?;
-                if paused {
-                    return Ok(Verdict::Ack);
-                }
-                let attempt = ready.iter().map(|(r, _, _)| r.attempts).max().unwrap_or(1);
-                Ok(Verdict::Retry {
-                    delay_secs: retry_delay(self.settings, attempt, &err),
-                })
-            }
+        let batch_id = self.rng.id()?;
+        let batch = Batch {
+            idempotency_key: batch_key(self.site, self.campaign, &batch_id),
+            emails: members
+                .iter()
+                .map(|(m, to)| mail.compose(self.keys, &m.subscriber_id, to, &m.locale))
+                .collect(),
+        };
+        let settled = writes.len();
+        let recorded: Vec<Member> = members.iter().map(|(m, _)| m.clone()).collect();
+        writes.extend(batches::record(
+            self.site,
+            self.campaign,
+            &batch_id,
+            &origin,
+            &batch,
+            claim,
+            &recorded,
+            now,
+        ));
+        let results = self.sql.batch(&writes).await?;
+        // The batch row, then one write per member: each must have landed,
+        // or the batch is not what was composed and must not be sent.
+        if results.iter().skip(settled + 1).any(|r| r.changes != 1) {
+            let mut undo = batches::dissolve(self.site, self.campaign, &batch_id).to_vec();
+            undo.push(self.release(claim, "claim lost while recording the batch", false, true));
+            self.sql.batch(&undo).await?;
+            return Ok(Step::Again);
         }
+        let sending = Sending {
+            claim,
+            batch_id: &batch_id,
+            fresh: true,
+            members: recorded
+                .iter()
+                .map(|m| (m.subscriber_id.clone(), true))
+                .collect(),
+            attempt: claimed.iter().map(|c| c.attempts).max().unwrap_or(1),
+        };
+        self.send(&sending, &batch).await
     }
 
-    /// Counts one provider failure; at the threshold the campaign pauses for
-    /// `cooldown × 2^pauses` (at most an hour). One statement. Whether the
-    /// campaign is now paused.
-    async fn trip(&self, now: i64) -> Result<bool, PortError> {
-        let breaker: Option<Breaker> = self
-            .sql
-            .query_one(
-                &Statement::new(
-                    "UPDATE campaigns SET failures = failures + 1, updated_at = ?4, \
-                     status = CASE WHEN failures + 1 >= ?3 THEN 'paused' ELSE status END, \
-                     paused_until = CASE WHEN failures + 1 >= ?3 \
-                       THEN ?4 + min(?5 * (1 << min(pauses, 20)), ?6) ELSE paused_until END, \
-                     pauses = CASE WHEN failures + 1 >= ?3 THEN pauses + 1 ELSE pauses END \
-                     WHERE site_id = ?1 AND id = ?2 AND status IN ('sending', 'paused') \
-                     RETURNING status",
-                )
-                .bind(self.site)
-                .bind(self.campaign)
-                .bind(self.settings.breaker_threshold.max(1))
-                .bind(now)
-                .bind(self.settings.breaker_cooldown_ms.max(0))
-                .bind(MAX_PAUSE_MS),
-            )
-            .await?;
-        Ok(breaker.is_some_and(|b| b.status == "paused"))
-    }
-
-    /// A claimed row's final `status` (`skipped` / `failed`), guarded by
-    /// the claim.
-    fn settle(
-        &self,
-        claim: &str,
-        subscriber: &str,
-        status: &str,
-        error: Option<&str>,
-    ) -> Statement {
-        Statement::new(
-            "UPDATE campaign_deliveries SET status = ?5, \
-             last_error = CASE WHEN ?6 IS NULL THEN NULL \
-               WHEN last_error IS NULL THEN ?6 ELSE ?6 || ' (last: ' || last_error || ')' END \
-             WHERE site_id = ?1 AND campaign_id = ?2 AND subscriber_id = ?3 \
-             AND claim_id = ?4 AND status = 'sending'",
-        )
-        .bind(self.site)
-        .bind(self.campaign)
-        .bind(subscriber)
-        .bind(claim)
-        .bind(status)
-        .bind(error)
-    }
-
-    /// A claimed row accepted by the provider, guarded by the claim.
-    fn sent(&self, claim: &str, subscriber: &str, provider_id: &str, at: i64) -> Statement {
-        Statement::new(
-            "UPDATE campaign_deliveries SET status = 'sent', sent_at = ?5, provider_id = ?6, \
-             last_error = NULL \
-             WHERE site_id = ?1 AND campaign_id = ?2 AND subscriber_id = ?3 \
-             AND claim_id = ?4 AND status = 'sending'",
-        )
-        .bind(self.site)
-        .bind(self.campaign)
-        .bind(subscriber)
-        .bind(claim)
-        .bind(at)
-        .bind(provider_id)
-    }
-
-    /// Every row of this claim still `sending` back to `pending`, with why;
-    /// `unqueue` also forgets its job (the cron enqueues it again on resume).
-    fn release(&self, claim: &str, why: &str, unqueue: bool) -> Statement {
-        Statement::new(
-            "UPDATE campaign_deliveries SET status = 'pending', claim_id = NULL, \
-             claimed_at = NULL, last_error = ?4, \
-             enqueued_at = CASE WHEN ?5 THEN NULL ELSE enqueued_at END \
-             WHERE site_id = ?1 AND campaign_id = ?2 AND claim_id = ?3 AND status = 'sending'",
-        )
-        .bind(self.site)
-        .bind(self.campaign)
-        .bind(claim)
-        .bind(why)
-        .bind(unqueue)
-    }
-
-    /// Forgets the job of these pending rows, so the cron enqueues them
-    /// again (a job dropped while the campaign is paused).
-    fn unqueue(&self, ids: &[&str]) -> Statement {
-        with_ids(
-            Statement::new(format!(
-                "UPDATE campaign_deliveries SET enqueued_at = NULL \
-                 WHERE site_id = ?1 AND campaign_id = ?2 AND status = 'pending' \
-                 AND subscriber_id IN ({})",
-                placeholders(3, ids.len())
-            ))
-            .bind(self.site)
-            .bind(self.campaign),
-            ids,
-        )
-    }
-}
-
-/// The backoff after a provider failure: the provider's `Retry-After` for a
-/// 429 that gave one, else `retry_base × 2^(attempt − 1)`, at most 15 min.
-fn retry_delay(settings: &Settings, attempt: i64, err: &MailerError) -> u32 {
-    if let MailerError::RateLimited {
-        retry_after_secs: Some(secs),
-    } = err
-    {
-        return (*secs).clamp(1, MAX_PROVIDER_WAIT_SECS);
-    }
-    let exp = u32::try_from((attempt - 1).clamp(0, 20)).unwrap_or(20);
-    let delay = u64::from(settings.retry_base_secs.max(1)) << exp;
-    u32::try_from(delay.min(u64::from(MAX_RETRY_DELAY_SECS))).unwrap_or(MAX_RETRY_DELAY_SECS)
-}
-
-/// The ledger's note on a failed call: its kind only (a provider message
-/// may quote addresses).
-fn failure_kind(err: &MailerError) -> &'static str {
-    match err {
-        MailerError::RateLimited { .. } => "provider rate limit (429)",
-        MailerError::Unavailable(_) => "provider unavailable",
-        MailerError::Timeout => "provider timed out",
-    }
-}
-
-/// A provider's rejection reason as kept in the ledger: without the
-/// address, without control characters, at most 200 characters.
-fn clean_reason(reason: &str, to: &str) -> String {
-    let reason = if to.is_empty() {
-        reason.to_owned()
-    } else {
-        reason.replace(to, "<recipient>")
-    };
-    let cleaned: String = reason
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(ERROR_MAX_CHARS)
-        .collect();
-    let cleaned = cleaned.trim();
-    if cleaned.is_empty() {
-        "rejected by the provider".to_owned()
-    } else {
-        format!("rejected: {cleaned}")
+    /// Records rows settled without a provider call, and finishes the
+    /// campaign when it is done.
+    async fn settle_without_sending(&self, writes: Vec<Statement>) -> Result<Step, PortError> {
+        if !writes.is_empty() {
+            self.sql.batch(&writes).await?;
+        }
+        finish_if_done(self.sql, self.site, self.campaign, self.clock.now_ms()).await?;
+        Ok(Step::Again)
     }
 }
 
@@ -532,42 +547,4 @@ fn with_ids(mut stmt: Statement, ids: &[&str]) -> Statement {
         stmt = stmt.bind(*id);
     }
     stmt
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_backoff_doubles_and_is_capped_at_fifteen_minutes() {
-        let s = Settings::default();
-        let unavailable = MailerError::Unavailable("503".into());
-        let delays: Vec<u32> = (1..=8).map(|a| retry_delay(&s, a, &unavailable)).collect();
-        assert_eq!(delays, [10, 20, 40, 80, 160, 320, 640, 900]);
-        assert_eq!(retry_delay(&s, 1_000, &unavailable), 900);
-    }
-
-    #[test]
-    fn a_429_waits_what_the_provider_said() {
-        let s = Settings::default();
-        let said = MailerError::RateLimited {
-            retry_after_secs: Some(7),
-        };
-        assert_eq!(retry_delay(&s, 5, &said), 7);
-        let silent = MailerError::RateLimited {
-            retry_after_secs: None,
-        };
-        assert_eq!(retry_delay(&s, 2, &silent), 20);
-    }
-
-    #[test]
-    fn a_rejection_reason_never_keeps_the_address() {
-        let r = clean_reason("bad mailbox a@example.com\r\n", "a@example.com");
-        assert_eq!(r, "rejected: bad mailbox <recipient>");
-        assert_eq!(
-            clean_reason("", "a@example.com"),
-            "rejected by the provider"
-        );
-        assert!(clean_reason(&"x".repeat(500), "a@b.c").chars().count() <= 220);
-    }
 }

@@ -8,9 +8,12 @@
 //! docs/adr/0013 and 0014.
 #![forbid(unsafe_code)]
 
+pub mod batches;
+pub mod bot_check;
 pub mod campaigns;
 pub mod cron;
 pub mod delivery;
+pub mod failures;
 pub mod keys;
 pub mod ledger;
 pub mod links;
@@ -20,5 +23,6 @@ pub mod outbox;
 pub mod pages;
 pub mod ports;
 pub mod rate;
+pub mod resend;
 pub mod settings;
 pub mod subscribers;

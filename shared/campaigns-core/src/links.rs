@@ -1,33 +1,39 @@
 //! The public links emails carry, and the one HTML escape. A site's links
-//! use its canonical host (docs/api.md, Campaigns): the shortest host name
-//! of the site that is not an IP address (`example.com` before
-//! `www.example.com`; `localhost` locally), always `https://` — the
-//! contract wants an https `List-Unsubscribe` URL.
-use sealpost_ports::{PortError, Sql, Statement};
+//! start with its canonical base URL (`sites.base_url`, set with
+//! `scripts/site --base-url`; docs/adr/0016): never a host guessed from
+//! `site_hosts`, so a deployment cannot send links to `localhost`.
+use sealpost_ports::{BaseUrl, PortError, Sql, Statement};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
-struct Host {
-    host: String,
+struct Site {
+    base_url: Option<String>,
 }
 
-/// `https://{canonical host}` of `site`; `https://localhost` if the site
-/// has no host name at all.
+/// The base URL of `site` (`https://host[:port]`, no trailing `/`);
+/// [`PortError::NotConfigured`] when the site has none (or an invalid one),
+/// so no link is built rather than a wrong one.
 pub async fn site_origin<S: Sql>(sql: &S, site: &str) -> Result<String, PortError> {
-    let hosts: Vec<Host> = sql
-        .query_as(
+    // `sites` is global; the derived table names its key `site_id` so the
+    // site-scoped handle accepts the read as constrained by the site.
+    let row: Option<Site> = sql
+        .query_one(
             &Statement::new(
-                "SELECT host FROM site_hosts WHERE site_id = ?1 ORDER BY length(host), host",
+                "SELECT base_url FROM (SELECT id AS site_id, base_url FROM sites) \
+                 WHERE site_id = ?1",
             )
             .bind(site),
         )
         .await?;
-    let host = hosts
-        .iter()
-        .map(|h| h.host.as_str())
-        .find(|h| h.parse::<std::net::IpAddr>().is_err())
-        .unwrap_or("localhost");
-    Ok(format!("https://{host}"))
+    let text = row.and_then(|r| r.base_url).ok_or_else(|| {
+        PortError::NotConfigured(format!(
+            "site {site} has no base URL (scripts/site --base-url)"
+        ))
+    })?;
+    let url = BaseUrl::parse(&text).map_err(|e| {
+        PortError::NotConfigured(format!("site {site} has an invalid base URL: {e}"))
+    })?;
+    Ok(url.as_str().to_owned())
 }
 
 /// `{origin}/unsubscribe?token={token}` (the token is URL-safe as it is).
@@ -73,6 +79,34 @@ pub fn escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sealpost_ports::{SiteDb, SiteId};
+    use sealpost_testkit::{SqliteDb, block_on};
+
+    #[test]
+    fn the_default_site_links_to_its_base_url_not_localhost() {
+        let db = SqliteDb::open_migrated();
+        db.exec_raw("UPDATE sites SET base_url = 'https://news.example.com' WHERE id = 'default'");
+        assert_eq!(
+            block_on(site_origin(&db, "default")).unwrap(),
+            "https://news.example.com"
+        );
+        // The same through the site-scoped handle the subscription flow uses.
+        let site = SiteDb::new(&db, SiteId::parse("default").unwrap());
+        assert_eq!(
+            block_on(site_origin(&site, "default")).unwrap(),
+            "https://news.example.com"
+        );
+    }
+
+    #[test]
+    fn a_site_without_a_base_url_builds_no_links() {
+        let db = SqliteDb::open_migrated();
+        let origin = block_on(site_origin(&db, "default"));
+        assert!(
+            matches!(&origin, Err(PortError::NotConfigured(why)) if why.contains("default")),
+            "{origin:?}"
+        );
+    }
 
     #[test]
     fn list_headers_follow_rfc_8058() {

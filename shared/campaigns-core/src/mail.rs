@@ -2,9 +2,10 @@
 //! subscriber's locale, a plain-text part (the Markdown as written) and an
 //! HTML part (content's safe Markdown renderer), each with a footer carrying
 //! the subscriber's unsubscribe link, the RFC 2369 / RFC 8058
-//! `List-Unsubscribe` headers, and the provider idempotency key
-//! `{site}:{campaign}:{subscriber}` that makes every retry of a ledger row
-//! the same email (docs/adr/0014).
+//! `List-Unsubscribe` headers, and the email's own identity
+//! `{site}:{campaign}:{subscriber}`. Composing is deterministic: the same
+//! inputs give the same email byte for byte, which is what lets a batch be
+//! resent as the identical request (docs/adr/0014, 0015).
 //!
 //! A job renders each locale's HTML once ([`CampaignMail::new`]), not once
 //! per recipient.
@@ -55,7 +56,7 @@ impl CampaignMail {
         }
     }
 
-    /// The provider idempotency key of one ledger row.
+    /// The identity of one ledger row's email.
     pub fn idempotency_key(&self, subscriber_id: &str) -> String {
         idempotency_key(&self.site, &self.campaign, subscriber_id)
     }
@@ -104,7 +105,7 @@ impl CampaignMail {
     }
 }
 
-/// `{site}:{campaign}:{subscriber}`: the provider sends one email per key.
+/// `{site}:{campaign}:{subscriber}`: one ledger row's email.
 pub fn idempotency_key(site: &str, campaign: &str, subscriber_id: &str) -> String {
     format!("{site}:{campaign}:{subscriber_id}")
 }

@@ -1,28 +1,37 @@
 //! The fake email provider of local development (DEV_MODE only): every
 //! email lands in the `dev_outbox` table, readable as `GET /__dev/mail`, and
 //! faults told through `PUT /__dev/mail/faults` are injected like a real
-//! provider's failures. It models the provider's idempotency: an email whose
-//! idempotency key was accepted before is not stored again and answers the
-//! ORIGINAL provider id.
+//! provider's failures.
+//!
+//! It models Resend's idempotency exactly: a key covers one whole request
+//! (`dev_batches`), not each email, and is kept [`KEY_LIFETIME_MS`]. The
+//! same key with the same body answers the ORIGINAL result without sending;
+//! with another body it is refused ([`MailerError::KeyReused`], Resend's 409
+//! `invalid_idempotent_request`); while the first request is still being
+//! processed, [`MailerError::InProgress`] (409
+//! `concurrent_idempotent_requests`); after the lifetime, the key is new
+//! again and the request sends again. Emails themselves are never
+//! deduplicated. Like Resend's permissive batch validation, an email whose
+//! recipient is not a valid address is refused alone, by index.
 //!
 //! Faults (`dev_faults`) are scoped, because the e2e scenarios run side by
 //! side on one stack: a fault hits a batch only when one of its recipients
 //! contains the fault's `match` (e.g. `@scn-17.test`), and each hit takes one
 //! from its `remaining` count with a guarded, atomic decrement.
-//! `5xx` / `429`: the batch is refused, nothing stored; `timeout`: the batch
-//! is stored, then the answer is "lost"; `crash`: taken by the consumer
-//! ([`crate::delivery::deliver`]) between the provider's answer and
-//! recording it.
+//! `5xx` / `429` / `401` / `403`: the request is refused, nothing stored;
+//! `timeout`: the request is processed, then the answer is "lost"; `crash`:
+//! taken by the consumer ([`crate::delivery::deliver`]) between the
+//! provider's answer and recording it.
 use sealpost_api::body::parse_json;
 use sealpost_api::{ApiResponse, Fault, Query, Validator};
 use sealpost_ports::{Clock, PortError, Rng, Sql, Statement, rfc3339};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::ports::{Accepted, Mailer, MailerError, OutgoingEmail};
+use crate::ports::{Accepted, Batch, KEY_LIFETIME_MS, Mailer, MailerError};
 
 /// The fault kinds.
-pub const FAULT_KINDS: [&str; 4] = ["5xx", "429", "timeout", "crash"];
+pub const FAULT_KINDS: [&str; 6] = ["5xx", "429", "timeout", "crash", "401", "403"];
 /// Most emails `GET /__dev/mail` answers without `limit`.
 pub const DEFAULT_LIMIT: u32 = 100;
 /// Largest `limit` of `GET /__dev/mail`.
@@ -31,9 +40,8 @@ pub const MAX_LIMIT: u32 = 1000;
 pub const MAX_FAULT_COUNT: i64 = 1000;
 /// What the fake provider says after a 429 (`Retry-After`).
 pub const FAKE_RETRY_AFTER_SECS: u32 = 1;
-
-/// Keys per `IN (…)` lookup (well under the 100 bound parameters).
-const KEYS_PER_LOOKUP: usize = 50;
+/// The per-email validation error of an invalid recipient.
+pub const INVALID_TO: &str = "Invalid `to` field.";
 
 /// The fake provider over the database.
 pub struct DevOutbox<'a, S: Sql, C: Clock, R: Rng> {
@@ -49,29 +57,115 @@ impl<S: Sql, C: Clock, R: Rng> std::fmt::Debug for DevOutbox<'_, S, C, R> {
 }
 
 #[derive(Deserialize)]
-struct Stored {
-    idempotency_key: String,
-    provider_id: String,
+struct KeyRecord {
+    body_digest: String,
+    answer: Option<String>,
+}
+
+/// One email's result as the fake keeps it with its key.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Kept {
+    Sent(String),
+    Rejected(String),
+}
+
+/// What the key of a request says before it is processed.
+enum KeyState {
+    New,
+    Answered(Vec<Accepted>),
 }
 
 impl<S: Sql, C: Clock, R: Rng> DevOutbox<'_, S, C, R> {
-    async fn store(&self, batch: &[OutgoingEmail]) -> Result<Vec<Accepted>, PortError> {
+    /// Looks the key up (forgetting it past its lifetime) and claims it for
+    /// this request when it is new.
+    async fn key_state(&self, batch: &Batch, digest: &str) -> Result<KeyState, MailerError> {
         let now = self.clock.now_ms();
-        let mut inserts = Vec::with_capacity(batch.len());
-        for e in batch {
+        let key = batch.idempotency_key.as_str();
+        self.sql
+            .execute(
+                &Statement::new(
+                    "DELETE FROM dev_batches WHERE idempotency_key = ?1 AND expires_at <= ?2",
+                )
+                .bind(key)
+                .bind(now),
+            )
+            .await
+            .map_err(|e| unavailable(&e))?;
+        let claimed = self
+            .sql
+            .execute(
+                &Statement::new(
+                    "INSERT OR IGNORE INTO dev_batches (idempotency_key, body_digest, answer, \
+                     created_at, expires_at) VALUES (?1, ?2, NULL, ?3, ?4)",
+                )
+                .bind(key)
+                .bind(digest)
+                .bind(now)
+                .bind(now + KEY_LIFETIME_MS),
+            )
+            .await
+            .map_err(|e| unavailable(&e))?;
+        if claimed.changes > 0 {
+            return Ok(KeyState::New);
+        }
+        let record: Option<KeyRecord> = self
+            .sql
+            .query_one(
+                &Statement::new(
+                    "SELECT body_digest, answer FROM dev_batches WHERE idempotency_key = ?1",
+                )
+                .bind(key),
+            )
+            .await
+            .map_err(|e| unavailable(&e))?;
+        let Some(record) = record else {
+            // Claimed and forgotten in between: another request holds it.
+            return Err(MailerError::InProgress);
+        };
+        if record.body_digest != digest {
+            return Err(MailerError::KeyReused);
+        }
+        let Some(answer) = record.answer else {
+            return Err(MailerError::InProgress);
+        };
+        let kept: Vec<Kept> = serde_json::from_str(&answer)
+            .map_err(|_| MailerError::Unavailable("dev outbox: unreadable answer".into()))?;
+        Ok(KeyState::Answered(
+            kept.into_iter()
+                .map(|k| match k {
+                    Kept::Sent(provider_id) => Accepted::Sent { provider_id },
+                    Kept::Rejected(reason) => Accepted::Rejected { reason },
+                })
+                .collect(),
+        ))
+    }
+
+    /// Processes a request whose key this call claimed: stores every valid
+    /// email and the answer, in one batch.
+    async fn process(&self, batch: &Batch) -> Result<Vec<Accepted>, PortError> {
+        let now = self.clock.now_ms();
+        let mut writes = Vec::with_capacity(batch.emails.len() + 1);
+        let mut kept = Vec::with_capacity(batch.emails.len());
+        for e in &batch.emails {
+            if !valid_recipient(&e.to) {
+                kept.push(Kept::Rejected(INVALID_TO.into()));
+                continue;
+            }
+            let provider_id = format!("dev-{}", self.rng.id()?);
             let headers: Map<String, Value> = e
                 .headers
                 .iter()
                 .map(|(k, v)| (k.clone(), Value::String(v.clone())))
                 .collect();
-            inserts.push(
+            writes.push(
                 Statement::new(
-                    "INSERT OR IGNORE INTO dev_outbox (idempotency_key, provider_id, recipient, \
+                    "INSERT INTO dev_outbox (batch_key, provider_id, recipient, \
                      subject, text_body, html_body, headers, sent_at) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 )
-                .bind(e.idempotency_key.as_str())
-                .bind(format!("dev-{}", self.rng.id()?))
+                .bind(batch.idempotency_key.as_str())
+                .bind(provider_id.as_str())
                 .bind(e.to.trim().to_lowercase())
                 .bind(e.subject.as_str())
                 .bind(e.text.as_str())
@@ -79,36 +173,40 @@ impl<S: Sql, C: Clock, R: Rng> DevOutbox<'_, S, C, R> {
                 .bind(Value::Object(headers).to_string())
                 .bind(now),
             );
+            kept.push(Kept::Sent(provider_id));
         }
-        if !inserts.is_empty() {
-            self.sql.batch(&inserts).await?;
-        }
-        let keys: Vec<&str> = batch.iter().map(|e| e.idempotency_key.as_str()).collect();
-        let mut ids = std::collections::HashMap::new();
-        for chunk in keys.chunks(KEYS_PER_LOOKUP) {
-            let mut stmt = Statement::new(format!(
-                "SELECT idempotency_key, provider_id FROM dev_outbox \
-                 WHERE idempotency_key IN ({})",
-                placeholders(1, chunk.len())
-            ));
-            for k in chunk {
-                stmt = stmt.bind(*k);
-            }
-            for row in self.sql.query_as::<Stored>(&stmt).await? {
-                ids.insert(row.idempotency_key, row.provider_id);
-            }
-        }
-        Ok(batch
-            .iter()
-            .map(|e| match ids.get(&e.idempotency_key) {
-                Some(id) => Accepted::Sent {
-                    provider_id: id.clone(),
-                },
-                None => Accepted::Rejected {
-                    reason: "not stored".into(),
-                },
+        let answer = serde_json::to_string(&kept)
+            .map_err(|e| PortError::Unavailable(format!("dev outbox: {e}")))?;
+        writes.push(
+            Statement::new("UPDATE dev_batches SET answer = ?2 WHERE idempotency_key = ?1")
+                .bind(batch.idempotency_key.as_str())
+                .bind(answer),
+        );
+        self.sql.batch(&writes).await?;
+        Ok(kept
+            .into_iter()
+            .map(|k| match k {
+                Kept::Sent(provider_id) => Accepted::Sent { provider_id },
+                Kept::Rejected(reason) => Accepted::Rejected { reason },
             })
             .collect())
+    }
+}
+
+/// Resend's check of a `to` address, as far as the fake models it: one
+/// `@` between a non-empty local part and a dotted domain, no spaces.
+fn valid_recipient(to: &str) -> bool {
+    let to = to.trim();
+    match to.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !domain.contains('@')
+                && !to.chars().any(|c| c.is_whitespace() || c.is_control())
+        }
+        None => false,
     }
 }
 
@@ -117,30 +215,55 @@ fn unavailable(e: &PortError) -> MailerError {
 }
 
 impl<S: Sql, C: Clock, R: Rng> Mailer for DevOutbox<'_, S, C, R> {
-    async fn send(&self, batch: &[OutgoingEmail]) -> Result<Vec<Accepted>, MailerError> {
-        let recipients: Vec<&str> = batch.iter().map(|e| e.to.as_str()).collect();
-        if take_fault(self.sql, "5xx", &recipients)
-            .await
-            .map_err(|e| unavailable(&e))?
-        {
-            return Err(MailerError::Unavailable("injected 5xx".into()));
-        }
-        if take_fault(self.sql, "429", &recipients)
-            .await
-            .map_err(|e| unavailable(&e))?
-        {
-            return Err(MailerError::RateLimited {
-                retry_after_secs: Some(FAKE_RETRY_AFTER_SECS),
-            });
+    async fn send(&self, batch: &Batch) -> Result<Vec<Accepted>, MailerError> {
+        let recipients: Vec<&str> = batch.emails.iter().map(|e| e.to.as_str()).collect();
+        let refusals = [
+            ("5xx", MailerError::Unavailable("injected 5xx".into())),
+            (
+                "429",
+                MailerError::RateLimited {
+                    retry_after_secs: Some(FAKE_RETRY_AFTER_SECS),
+                },
+            ),
+            ("401", MailerError::Unauthorized),
+            ("403", MailerError::Forbidden),
+        ];
+        for (kind, err) in refusals {
+            if take_fault(self.sql, kind, &recipients)
+                .await
+                .map_err(|e| unavailable(&e))?
+            {
+                return Err(err);
+            }
         }
         let timeout = take_fault(self.sql, "timeout", &recipients)
             .await
             .map_err(|e| unavailable(&e))?;
-        let accepted = self.store(batch).await.map_err(|e| unavailable(&e))?;
+        let digest = batch.body_digest();
+        let answer = match self.key_state(batch, &digest).await? {
+            KeyState::Answered(answer) => answer,
+            KeyState::New => match self.process(batch).await {
+                Ok(answer) => answer,
+                Err(e) => {
+                    // Not processed: the key is free again.
+                    let _ = self
+                        .sql
+                        .execute(
+                            &Statement::new(
+                                "DELETE FROM dev_batches \
+                                 WHERE idempotency_key = ?1 AND answer IS NULL",
+                            )
+                            .bind(batch.idempotency_key.as_str()),
+                        )
+                        .await;
+                    return Err(unavailable(&e));
+                }
+            },
+        };
         if timeout {
             return Err(MailerError::Timeout);
         }
-        Ok(accepted)
+        Ok(answer)
     }
 }
 

@@ -4,14 +4,13 @@
 //! (`POST /__dev/subscribers`), served by [`Subscriptions`].
 //!
 //! Addresses are stored only sealed, found by their blind index
-//! (docs/adr/0013). `POST /subscribe` answers the same 202 for every
-//! accepted request, whatever the address's state, so it tells nobody
-//! whether an address is subscribed; the state change is one upsert, and
-//! each address has its own email budget (GCRA on `subscribers.mail_tat`:
-//! [`MAIL_BURST`] emails, then one per [`MAIL_INTERVAL_MS`]). The GET pages
-//! of the links change nothing (link scanners follow links); only their
-//! forms' POSTs do. Contract: API.md (Campaigns); decisions: docs/api.md
-//! (Campaigns).
+//! (docs/adr/0013). `POST /subscribe` (its own module, `subscribe`) answers
+//! the same 202 for every accepted request, whatever the address's state,
+//! so it tells nobody whether an address is subscribed; each address has
+//! its own email budget (GCRA on `subscribers.mail_tat`: [`MAIL_BURST`]
+//! emails, then one per [`MAIL_INTERVAL_MS`]). The GET pages of the links
+//! change nothing (link scanners follow links); only their forms' POSTs do.
+//! Contract: API.md (Campaigns); decisions: docs/api.md (Campaigns).
 use sealpost_api::body::{FORM_MEDIA_TYPE, media_type, parse_form, parse_json};
 use sealpost_api::page::offset_page;
 use sealpost_api::query::{OffsetPaging, Query};
@@ -24,24 +23,23 @@ use sealpost_ports::{
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::keys::{CONFIRM_TTL_MS, CampaignKeys};
-use crate::links;
+use crate::keys::CampaignKeys;
 use crate::model::{LOCALES, Locale, STATUSES, SubscriberEmail};
 use crate::pages;
-use crate::ports::{Mailer, OutgoingEmail, Turnstile};
+use crate::ports::{Mailer, Turnstile};
+use crate::rate::Pause;
+use crate::settings::Settings;
 
 pub use sealpost_api::Fault;
 
+mod subscribe;
+pub use subscribe::{
+    MAIL_BURST, MAIL_INTERVAL_MS, SEND_BUSY_MESSAGE, SEND_FAILED_MESSAGE, SEND_SLOT_WAIT_MS,
+    SUBSCRIBE_MESSAGE, SUBSCRIBE_RETRY_AFTER_SECS, TURNSTILE_TOKEN_MAX,
+};
+
 type Answer = Result<ApiResponse, Fault>;
 
-/// Emails an address may receive in a row from `POST /subscribe`.
-pub const MAIL_BURST: i64 = 3;
-/// After the burst, one email per this interval.
-pub const MAIL_INTERVAL_MS: i64 = 10 * 60 * 1000;
-/// `Retry-After` of the per-IP throttle of `POST /subscribe`.
-pub const SUBSCRIBE_RETRY_AFTER_SECS: u32 = 60;
-/// Longest Turnstile token, in characters.
-pub const TURNSTILE_TOKEN_MAX: usize = 2048;
 /// Longest `q` of the admin list, in characters.
 pub const QUERY_MAX: usize = 254;
 /// Rows decrypted per chunk of a substring search.
@@ -55,9 +53,6 @@ pub const DEV_SEED_MAX: i64 = 20_000;
 const SEED_ROWS_PER_STATEMENT: usize = 24;
 /// Seeding statements per D1 batch.
 const SEED_STATEMENTS_PER_BATCH: usize = 50;
-
-/// The answer to every accepted `POST /subscribe`.
-pub const SUBSCRIBE_MESSAGE: &str = "Check your inbox to confirm your subscription";
 
 /// One subscriptions request, after routing.
 #[derive(Debug, Clone, Copy)]
@@ -79,8 +74,24 @@ pub struct PublicInput<'r> {
 /// The subscriptions service for one request (routes `Subscribe`,
 /// `SubscribeConfirmPage`, `SubscribeConfirm`, `UnsubscribePage`,
 /// `Unsubscribe`, `AdminSubscribers`, `DevSubscribers`).
-pub struct Subscriptions<'a, S: Sql, C: Clock, R: Rng, L: RateLimiter, T: Turnstile, M: Mailer> {
+pub struct Subscriptions<
+    'a,
+    S: Sql,
+    C: Clock,
+    R: Rng,
+    L: RateLimiter,
+    T: Turnstile,
+    M: Mailer,
+    P: Pause,
+> {
     pub db: SiteDb<'a, S>,
+    /// The plain SQL port, for the one global row a subscribe touches: the
+    /// provider's send-rate cell (`send_rate`, [`crate::rate`]).
+    pub rate_sql: &'a S,
+    /// The send-rate cap (`SEND_RATE_PER_SEC`, `SEND_RATE_BURST`).
+    pub settings: &'a Settings,
+    /// Waits for a send slot reserved a moment ahead.
+    pub pause: &'a P,
     pub clock: &'a C,
     pub rng: &'a R,
     pub keys: &'a CampaignKeys,
@@ -94,8 +105,8 @@ pub struct Subscriptions<'a, S: Sql, C: Clock, R: Rng, L: RateLimiter, T: Turnst
     pub dev: bool,
 }
 
-impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, T: Turnstile, M: Mailer> std::fmt::Debug
-    for Subscriptions<'_, S, C, R, L, T, M>
+impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, T: Turnstile, M: Mailer, P: Pause> std::fmt::Debug
+    for Subscriptions<'_, S, C, R, L, T, M, P>
 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Subscriptions")
@@ -103,14 +114,6 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, T: Turnstile, M: Mailer> std::fmt
             .field("dev", &self.dev)
             .finish_non_exhaustive()
     }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct SubscribeInput {
-    email: String,
-    locale: String,
-    turnstile_token: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -129,20 +132,6 @@ struct DevSeedInput {
     locale: Option<String>,
     #[serde(default)]
     domain: Option<String>,
-}
-
-/// The subscriber row after the subscribe upsert.
-#[derive(Deserialize)]
-struct Upserted {
-    id: String,
-    status: String,
-    confirm_nonce: String,
-    locale: String,
-}
-
-#[derive(Deserialize)]
-struct Tat {
-    mail_tat: i64,
 }
 
 #[derive(Deserialize)]
@@ -203,8 +192,8 @@ fn html(status: u16, page: String) -> ApiResponse {
     ApiResponse::html(status, page).with_header("cache-control", "no-store")
 }
 
-impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, T: Turnstile, M: Mailer>
-    Subscriptions<'_, S, C, R, L, T, M>
+impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, T: Turnstile, M: Mailer, P: Pause>
+    Subscriptions<'_, S, C, R, L, T, M, P>
 {
     /// Serves `input`.
     pub async fn handle(&self, input: PublicInput<'_>) -> Answer {
@@ -222,162 +211,6 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, T: Turnstile, M: Mailer>
 
     fn site(&self) -> &str {
         self.db.site().as_str()
-    }
-
-    // ---- POST /subscribe ---------------------------------------------------
-
-    async fn subscribe(&self, input: PublicInput<'_>) -> Answer {
-        let body: SubscribeInput = parse_json(input.body)?;
-        let mut v = Validator::new();
-        let email = match SubscriberEmail::parse(&body.email) {
-            Ok(e) => Some(e),
-            Err(why) => {
-                v.add("email", why);
-                None
-            }
-        };
-        let locale = Locale::parse(&body.locale);
-        if locale.is_none() {
-            v.one_of("locale", &body.locale, &LOCALES);
-        }
-        v.text_len(
-            "turnstileToken",
-            &body.turnstile_token,
-            1,
-            TURNSTILE_TOKEN_MAX,
-        );
-        v.finish()?;
-        let (Some(email), Some(locale)) = (email, locale) else {
-            return Err(ApiError::field("", "Invalid value").into()); // unreachable: validated
-        };
-
-        // The throttle fails open (Turnstile still stands) and skips a
-        // request without an IP.
-        if let Some(limiter) = self.limiter
-            && !input.client_ip.is_empty()
-            && !limiter.allow(input.client_ip).await.unwrap_or(true)
-        {
-            return Err(ApiError::rate_limited(SUBSCRIBE_RETRY_AFTER_SECS).into());
-        }
-        if !self
-            .turnstile
-            .verify(&body.turnstile_token, input.client_ip)
-            .await?
-        {
-            return Err(ApiError::new(ErrorCode::TurnstileFailed).into());
-        }
-
-        let now = self.clock.now_ms();
-        let row = self.upsert(&email, locale, now).await?;
-        if let Some(tat) = self.take_mail_budget(&row.id, now).await? {
-            self.mail(&email, &row, tat, now).await?;
-        }
-        Ok(ApiResponse::mutation(202, SUBSCRIBE_MESSAGE, &()))
-    }
-
-    /// The one statement of a subscribe: a new address becomes a pending
-    /// row; a pending one stays pending in the new locale; an unsubscribed
-    /// one becomes pending again with a new nonce (older links stop
-    /// working); a confirmed one is left as it is.
-    async fn upsert(
-        &self,
-        email: &SubscriberEmail,
-        locale: Locale,
-        now: i64,
-    ) -> Result<Upserted, Fault> {
-        let id = self.rng.id()?;
-        let nonce = self.rng.id()?;
-        let sealed = self
-            .keys
-            .seal_email(self.rng, self.site(), &id, email.as_str())?;
-        let stmt = self
-            .db
-            .statement(
-                "INSERT INTO subscribers (site_id, id, email_index, email_sealed, locale, status, \
-                 confirm_nonce, created_at, updated_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7, ?7) \
-                 ON CONFLICT (site_id, email_index) DO UPDATE SET \
-                   locale = CASE WHEN status = 'confirmed' THEN locale ELSE excluded.locale END, \
-                   confirm_nonce = CASE WHEN status = 'unsubscribed' \
-                     THEN excluded.confirm_nonce ELSE confirm_nonce END, \
-                   confirmed_at = CASE WHEN status = 'unsubscribed' THEN NULL ELSE confirmed_at END, \
-                   updated_at = CASE WHEN status = 'confirmed' THEN updated_at ELSE excluded.updated_at END, \
-                   status = CASE WHEN status = 'unsubscribed' THEN 'pending' ELSE status END \
-                 WHERE site_id = ?1 \
-                 RETURNING id, status, confirm_nonce, locale",
-            )
-            .bind(id.as_str())
-            .bind(self.keys.blind_index(email.as_str()))
-            .bind(sealed)
-            .bind(locale.as_str())
-            .bind(nonce)
-            .bind(now);
-        let row: Option<Upserted> = self.db.query_one(&stmt).await?;
-        Ok(row.ok_or_else(|| PortError::Sql("subscriber upsert returned no row".into()))?)
-    }
-
-    /// Takes one email from the address's budget (GCRA: the theoretical
-    /// arrival time moves one interval per email and may run at most
-    /// [`MAIL_BURST`] intervals ahead of now). `Some(new tat)` when allowed.
-    async fn take_mail_budget(&self, id: &str, now: i64) -> Result<Option<i64>, PortError> {
-        let stmt = self
-            .db
-            .statement(
-                "UPDATE subscribers SET mail_tat = MAX(mail_tat, ?3) + ?4 \
-                 WHERE site_id = ?1 AND id = ?2 AND MAX(mail_tat, ?3) + ?4 - ?3 <= ?5 \
-                 RETURNING mail_tat",
-            )
-            .bind(id)
-            .bind(now)
-            .bind(MAIL_INTERVAL_MS)
-            .bind(MAIL_BURST * MAIL_INTERVAL_MS);
-        let tat: Option<Tat> = self.db.query_one(&stmt).await?;
-        Ok(tat.map(|t| t.mail_tat))
-    }
-
-    /// Sends the one email of a subscribe (awaited, so it is in the inbox
-    /// when the 202 arrives): the confirmation link to a pending address,
-    /// the "already subscribed" note with the unsubscribe link to a
-    /// confirmed one. The provider's failure changes nothing in the answer.
-    async fn mail(
-        &self,
-        email: &SubscriberEmail,
-        row: &Upserted,
-        tat: i64,
-        now: i64,
-    ) -> Result<(), PortError> {
-        let origin = links::site_origin(&self.db, self.site()).await?;
-        let locale = Locale::parse(&row.locale).unwrap_or(Locale::En);
-        let site = self.site();
-        let outgoing = if row.status == "confirmed" {
-            let url = links::unsubscribe_url(&origin, &self.keys.unsubscribe_token(&row.id));
-            let text = pages::already_subscribed_email(locale, &url);
-            OutgoingEmail {
-                to: email.as_str().to_owned(),
-                subject: text.subject,
-                text: text.text,
-                html: text.html,
-                headers: links::list_unsubscribe_headers(&url),
-                idempotency_key: format!("subscribed:{site}:{}:{tat}", row.id),
-            }
-        } else {
-            let token = self
-                .keys
-                .confirm_token(&row.id, &row.confirm_nonce, now + CONFIRM_TTL_MS);
-            let text = pages::confirmation_email(locale, &links::confirm_url(&origin, &token));
-            OutgoingEmail {
-                to: email.as_str().to_owned(),
-                subject: text.subject,
-                text: text.text,
-                html: text.html,
-                headers: Vec::new(),
-                idempotency_key: format!("confirm:{site}:{}:{tat}", row.id),
-            }
-        };
-        // Nothing to log (no address in logs) and nothing to change: the
-        // answer is the same either way; the subscriber can ask again.
-        let _ignored = self.mailer.send(std::slice::from_ref(&outgoing)).await;
-        Ok(())
     }
 
     // ---- the confirmation link ----------------------------------------------
@@ -816,7 +649,7 @@ fn is_multipart(content_type: Option<&str>) -> bool {
 
 /// Whether a `multipart/form-data` body (RFC 8058 allows it) has the part
 /// `List-Unsubscribe` with the value `One-Click`.
-fn multipart_one_click(body: &[u8]) -> bool {
+pub fn multipart_one_click(body: &[u8]) -> bool {
     let text = String::from_utf8_lossy(body);
     text.split("name=\"List-Unsubscribe\"")
         .nth(1)
@@ -832,7 +665,7 @@ fn multipart_one_click(body: &[u8]) -> bool {
         })
 }
 
-fn form_token(body: &[u8]) -> Result<Option<String>, ApiError> {
+pub fn form_token(body: &[u8]) -> Result<Option<String>, ApiError> {
     let mut token = None;
     for (k, v) in parse_form(body) {
         match k.as_str() {

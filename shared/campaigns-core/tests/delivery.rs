@@ -8,147 +8,21 @@
 mod common;
 
 use std::cell::Cell;
-use std::collections::HashSet;
 
+use common::ledger::{addresses, each_once, settings};
 use common::{MINUTE, SECOND, SITE, Step, World};
 use sealpost_api::{ApiResponse, ErrorCode, Fault, Query};
 use sealpost_campaigns_core::cron::reconcile;
 use sealpost_campaigns_core::delivery::{Verdict, dead_letter, deliver};
-use sealpost_campaigns_core::outbox::{DevOutbox, dev_mail, set_fault, take_fault};
-use sealpost_campaigns_core::ports::{Accepted, Job, Mailer, MailerError, OutgoingEmail};
+use sealpost_campaigns_core::outbox::{dev_mail, set_fault, take_fault};
+use sealpost_campaigns_core::ports::{
+    Accepted, Batch, Job, KEY_LIFETIME_MS, Mailer, MailerError, OutgoingEmail,
+};
 use sealpost_campaigns_core::rate::take_slot;
 use sealpost_campaigns_core::settings::Settings;
 use sealpost_ports::Statement;
 use sealpost_testkit::block_on;
 use serde_json::Value;
-
-/// Production settings without the send-rate cap getting in the way.
-fn settings() -> Settings {
-    Settings {
-        send_rate_per_sec: 1000,
-        send_rate_burst: 1000,
-        ..Settings::default()
-    }
-}
-
-impl World {
-    /// A `sending` campaign with a complete ledger: one pending row per
-    /// subscriber. Returns the campaign id and one job covering them all.
-    fn sending_to(&self, subscribers: &[String]) -> (String, Job) {
-        let campaign = self.campaign("sending");
-        for s in subscribers {
-            self.sql(
-                Statement::new(
-                    "INSERT INTO campaign_deliveries (site_id, campaign_id, subscriber_id, \
-                     enqueued_at) VALUES (?1, ?2, ?3, ?4)",
-                )
-                .bind(SITE)
-                .bind(campaign.as_str())
-                .bind(s.as_str())
-                .bind(self.now()),
-            );
-        }
-        self.sql(
-            Statement::new("UPDATE campaigns SET ledger_done = 1 WHERE site_id = ?1 AND id = ?2")
-                .bind(SITE)
-                .bind(campaign.as_str()),
-        );
-        let job = Job {
-            site: SITE.into(),
-            campaign: campaign.clone(),
-            subscribers: subscribers.to_vec(),
-        };
-        (campaign, job)
-    }
-
-    fn deliver_with<M: Mailer>(&self, mailer: &M, job: &Job, s: &Settings, dev: bool) -> Verdict {
-        block_on(deliver(
-            &self.db,
-            &self.clock,
-            &self.rng,
-            &self.keys,
-            mailer,
-            s,
-            job,
-            dev,
-        ))
-        .expect("deliver")
-    }
-
-    /// Delivers `job` through the scripted provider.
-    fn run(&self, job: &Job, s: &Settings) -> Verdict {
-        self.deliver_with(&self.mailer, job, s, false)
-    }
-
-    fn outbox(
-        &self,
-    ) -> DevOutbox<
-        '_,
-        sealpost_testkit::SqliteDb,
-        sealpost_testkit::ManualClock,
-        sealpost_testkit::SeededRng,
-    > {
-        DevOutbox {
-            sql: &self.db,
-            clock: &self.clock,
-            rng: &self.rng,
-        }
-    }
-
-    /// One column of campaign `id`.
-    fn campaign_field(&self, id: &str, column: &str) -> Value {
-        self.rows(
-            Statement::new(format!(
-                "SELECT {column} AS v FROM campaigns WHERE site_id = ?1 AND id = ?2"
-            ))
-            .bind(SITE)
-            .bind(id),
-        )
-        .remove(0)["v"]
-            .clone()
-    }
-
-    /// The whole ledger row of one recipient.
-    fn ledger_row(&self, campaign: &str, subscriber: &str) -> Value {
-        self.rows(
-            Statement::new(
-                "SELECT * FROM campaign_deliveries \
-                 WHERE site_id = ?1 AND campaign_id = ?2 AND subscriber_id = ?3",
-            )
-            .bind(SITE)
-            .bind(campaign)
-            .bind(subscriber),
-        )
-        .remove(0)
-    }
-
-    /// How many ledger rows of `campaign` have `status`.
-    fn count(&self, campaign: &str, status: &str) -> usize {
-        self.ledger(campaign)
-            .values()
-            .filter(|s| s.as_str() == status)
-            .count()
-    }
-
-    fn fault(&self, kind: &str, pattern: &str, count: u32) {
-        let body = format!(r#"{{"kind":"{kind}","match":"{pattern}","count":{count}}}"#);
-        let r = block_on(set_fault(&self.db, body.as_bytes())).expect("fault");
-        assert_eq!(r.status, 200);
-    }
-}
-
-/// Every address of `emails`, each once, or a panic naming the duplicate.
-fn each_once(emails: &[OutgoingEmail]) -> HashSet<String> {
-    let mut seen = HashSet::new();
-    for e in emails {
-        assert!(seen.insert(e.to.clone()), "{} got two emails", e.to);
-    }
-    seen
-}
-
-fn addresses(prefix: &str, domain: &str, n: usize) -> HashSet<String> {
-    (0..n).map(|i| format!("{prefix}-{i}@{domain}")).collect()
-}
 
 fn body(r: &ApiResponse) -> Value {
     r.body_json().expect("json body")
@@ -221,7 +95,7 @@ fn the_email_has_both_unsubscribe_headers_a_working_token_and_escaped_html() {
     );
     let url = list.trim_start_matches('<').trim_end_matches('>');
     assert!(
-        url.starts_with("https://localhost/unsubscribe?token="),
+        url.starts_with("https://news.example.com/unsubscribe?token="),
         "{url}"
     );
     let token = url.split_once("token=").unwrap().1;
@@ -599,7 +473,7 @@ struct Slow<'w> {
 }
 
 impl Mailer for Slow<'_> {
-    async fn send(&self, batch: &[OutgoingEmail]) -> Result<Vec<Accepted>, MailerError> {
+    async fn send(&self, batch: &Batch) -> Result<Vec<Accepted>, MailerError> {
         let w = self.world;
         w.clock.advance_ms(self.settings.lease_ms + 1);
         let verdict = deliver(
@@ -616,6 +490,7 @@ impl Mailer for Slow<'_> {
         .expect("inner deliver");
         self.inner.set(Some(verdict));
         Ok(batch
+            .emails
             .iter()
             .map(|_| Accepted::Sent {
                 provider_id: "late".into(),
@@ -814,17 +689,117 @@ fn email(to: &str, key: &str) -> OutgoingEmail {
     }
 }
 
+/// A request of `emails` under their first email's key.
+fn batch_of(emails: &[OutgoingEmail]) -> Batch {
+    batch(&emails[0].idempotency_key, emails)
+}
+
+/// A request of `emails` under `key`.
+fn batch(key: &str, emails: &[OutgoingEmail]) -> Batch {
+    Batch {
+        idempotency_key: key.into(),
+        emails: emails.to_vec(),
+    }
+}
+
 #[test]
-fn the_dev_outbox_keeps_one_email_per_idempotency_key_and_answers_the_original_id() {
+fn the_dev_outbox_answers_a_repeated_key_and_body_with_the_original_ids_without_sending() {
     let w = World::new(21);
     let outbox = w.outbox();
-    let first = block_on(outbox.send(&[email("a@x.test", "k1"), email("b@x.test", "k2")])).unwrap();
+    let emails = [email("a@x.test", "k1"), email("b@x.test", "k2")];
+    let first = block_on(outbox.send(&batch("b1", &emails))).unwrap();
     w.clock.advance_ms(SECOND);
-    let again = block_on(outbox.send(&[email("b@x.test", "k2"), email("c@x.test", "k3")])).unwrap();
+    let again = block_on(outbox.send(&batch("b1", &emails))).unwrap();
 
-    assert_eq!(again[0], first[1], "the original provider id");
-    assert_ne!(again[1], first[1]);
-    assert_eq!(w.scalar("SELECT count(*) FROM dev_outbox"), 3);
+    assert_eq!(again, first, "the original provider ids");
+    assert_eq!(w.scalar("SELECT count(*) FROM dev_outbox"), 2);
+}
+
+#[test]
+fn the_dev_outbox_keys_requests_not_emails_so_an_email_in_another_batch_is_sent_again() {
+    let w = World::new(27);
+    let outbox = w.outbox();
+    let b = email("b@x.test", "k2");
+    block_on(outbox.send(&batch("b1", &[email("a@x.test", "k1"), b.clone()]))).unwrap();
+    block_on(outbox.send(&batch("b2", &[b, email("c@x.test", "k3")]))).unwrap();
+
+    assert_eq!(
+        w.scalar("SELECT count(*) FROM dev_outbox WHERE recipient = 'b@x.test'"),
+        2,
+        "Resend does not deduplicate emails, only requests"
+    );
+}
+
+#[test]
+fn the_dev_outbox_refuses_a_key_reused_with_another_body_and_sends_nothing() {
+    let w = World::new(28);
+    let outbox = w.outbox();
+    block_on(outbox.send(&batch("b1", &[email("a@x.test", "k1")]))).unwrap();
+    let other = [email("a@x.test", "k1"), email("c@x.test", "k3")];
+
+    assert_eq!(
+        block_on(outbox.send(&batch("b1", &other))),
+        Err(MailerError::KeyReused)
+    );
+    assert_eq!(w.scalar("SELECT count(*) FROM dev_outbox"), 1);
+}
+
+#[test]
+fn the_dev_outbox_forgets_a_key_after_24_hours_and_then_sends_again() {
+    let w = World::new(29);
+    let outbox = w.outbox();
+    let emails = [email("a@x.test", "k1")];
+    let first = block_on(outbox.send(&batch("b1", &emails))).unwrap();
+    w.clock.advance_ms(KEY_LIFETIME_MS - 1);
+    assert_eq!(block_on(outbox.send(&batch("b1", &emails))).unwrap(), first);
+    assert_eq!(w.scalar("SELECT count(*) FROM dev_outbox"), 1);
+
+    w.clock.advance_ms(1);
+    let later = block_on(outbox.send(&batch("b1", &emails))).unwrap();
+    assert_ne!(later, first, "a new request");
+    assert_eq!(w.scalar("SELECT count(*) FROM dev_outbox"), 2);
+}
+
+#[test]
+fn the_dev_outbox_answers_409_in_progress_while_the_first_request_is_processed() {
+    let w = World::new(30);
+    let outbox = w.outbox();
+    // A first request that claimed its key and has not finished.
+    w.sql(
+        Statement::new(
+            "INSERT INTO dev_batches (idempotency_key, body_digest, answer, created_at, \
+             expires_at) VALUES ('b1', ?1, NULL, ?2, ?3)",
+        )
+        .bind(batch("b1", &[email("a@x.test", "k1")]).body_digest())
+        .bind(w.now())
+        .bind(w.now() + KEY_LIFETIME_MS),
+    );
+
+    assert_eq!(
+        block_on(outbox.send(&batch("b1", &[email("a@x.test", "k1")]))),
+        Err(MailerError::InProgress)
+    );
+    assert_eq!(w.scalar("SELECT count(*) FROM dev_outbox"), 0);
+}
+
+#[test]
+fn the_dev_outbox_refuses_an_invalid_recipient_alone_by_index() {
+    let w = World::new(31);
+    let outbox = w.outbox();
+    let answer = block_on(outbox.send(&batch(
+        "b1",
+        &[email("a@x.test", "k1"), email("not-an-address", "k2")],
+    )))
+    .unwrap();
+
+    assert!(matches!(answer[0], Accepted::Sent { .. }));
+    assert_eq!(
+        answer[1],
+        Accepted::Rejected {
+            reason: "Invalid `to` field.".into()
+        }
+    );
+    assert_eq!(w.scalar("SELECT count(*) FROM dev_outbox"), 1);
 }
 
 #[test]
@@ -834,32 +809,53 @@ fn a_dev_fault_hits_only_batches_with_a_matching_recipient_and_only_count_times(
     w.fault("5xx", "@SCN-1.test", 2);
     w.fault("429", "@scn-2.test", 1);
 
-    let other = block_on(outbox.send(&[email("a@scn-3.test", "o1")]));
+    let other = block_on(outbox.send(&batch_of(&[email("a@scn-3.test", "o1")])));
     assert!(other.is_ok(), "another scenario is not affected");
 
     let mixed = [email("a@scn-3.test", "m1"), email("b@scn-1.test", "m2")];
     for _ in 0..2 {
         assert_eq!(
-            block_on(outbox.send(&mixed)),
+            block_on(outbox.send(&batch_of(&mixed))),
             Err(MailerError::Unavailable("injected 5xx".into()))
         );
     }
-    assert!(block_on(outbox.send(&mixed)).is_ok(), "two hits only");
+    assert!(
+        block_on(outbox.send(&batch_of(&mixed))).is_ok(),
+        "two hits only"
+    );
 
     assert_eq!(
-        block_on(outbox.send(&[email("z@scn-2.test", "r1")])),
+        block_on(outbox.send(&batch_of(&[email("z@scn-2.test", "r1")]))),
         Err(MailerError::RateLimited {
             retry_after_secs: Some(1)
         })
     );
-    assert!(block_on(outbox.send(&[email("z@scn-2.test", "r1")])).is_ok());
+    assert!(block_on(outbox.send(&batch_of(&[email("z@scn-2.test", "r1")]))).is_ok());
     // Refused batches stored nothing.
     assert_eq!(w.scalar("SELECT count(*) FROM dev_outbox"), 4);
 
     // count 0 clears a fault.
     w.fault("5xx", "@scn-4.test", 5);
     w.fault("5xx", "@scn-4.test", 0);
-    assert!(block_on(outbox.send(&[email("a@scn-4.test", "c1")])).is_ok());
+    assert!(block_on(outbox.send(&batch_of(&[email("a@scn-4.test", "c1")]))).is_ok());
+}
+
+#[test]
+fn a_dev_401_or_403_fault_refuses_the_batch_before_processing_it() {
+    let w = World::new(32);
+    let outbox = w.outbox();
+    w.fault("401", "@key.test", 1);
+    w.fault("403", "@domain.test", 1);
+
+    let key = batch_of(&[email("a@key.test", "a1")]);
+    let domain = batch_of(&[email("a@domain.test", "d1")]);
+    assert_eq!(block_on(outbox.send(&key)), Err(MailerError::Unauthorized));
+    assert_eq!(block_on(outbox.send(&domain)), Err(MailerError::Forbidden));
+    assert_eq!(w.scalar("SELECT count(*) FROM dev_outbox"), 0);
+    // Nothing was processed: the same keys are new requests afterwards.
+    assert!(block_on(outbox.send(&key)).is_ok());
+    assert!(block_on(outbox.send(&domain)).is_ok());
+    assert_eq!(w.scalar("SELECT count(*) FROM dev_outbox"), 2);
 }
 
 #[test]
@@ -869,11 +865,11 @@ fn a_dev_timeout_stores_the_email_then_loses_the_answer() {
     w.fault("timeout", "@slow.test", 1);
 
     assert_eq!(
-        block_on(outbox.send(&[email("a@slow.test", "t1")])),
+        block_on(outbox.send(&batch_of(&[email("a@slow.test", "t1")]))),
         Err(MailerError::Timeout)
     );
     assert_eq!(w.scalar("SELECT count(*) FROM dev_outbox"), 1, "accepted");
-    assert!(block_on(outbox.send(&[email("a@slow.test", "t1")])).is_ok());
+    assert!(block_on(outbox.send(&batch_of(&[email("a@slow.test", "t1")]))).is_ok());
     assert_eq!(
         w.scalar("SELECT count(*) FROM dev_outbox"),
         1,
@@ -886,11 +882,11 @@ fn the_dev_inbox_lists_an_addresses_emails_newest_first() {
     let w = World::new(24);
     let outbox = w.outbox();
     let start = w.now();
-    block_on(outbox.send(&[email("a@x.test", "1"), email("b@x.test", "2")])).unwrap();
+    block_on(outbox.send(&batch_of(&[email("a@x.test", "1"), email("b@x.test", "2")]))).unwrap();
     w.clock.advance_ms(SECOND);
     let mut second = email("a@x.test", "3");
     second.subject = "Second".into();
-    block_on(outbox.send(&[second])).unwrap();
+    block_on(outbox.send(&batch_of(&[second]))).unwrap();
 
     let r = block_on(dev_mail(&w.db, &Query::parse("to=%20A@X.test"))).unwrap();
     assert_eq!(r.status, 200);

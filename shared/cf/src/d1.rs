@@ -23,15 +23,18 @@ const MAX_SAFE_INTEGER: i64 = 9_007_199_254_740_991;
 #[derive(Debug)]
 pub struct D1Sql(pub D1Database);
 
+/// `i` as a JavaScript number, when it carries it exactly. The magnitude is
+/// taken unsigned: `i64::MIN` has no signed absolute value.
+fn js_safe_integer(i: i64) -> Option<f64> {
+    (i.unsigned_abs() <= MAX_SAFE_INTEGER.unsigned_abs()).then_some(i as f64)
+}
+
 fn to_js(value: &SqlValue) -> Result<JsValue, PortError> {
     Ok(match value {
         SqlValue::Null => JsValue::NULL,
-        SqlValue::Integer(i) if i.abs() <= MAX_SAFE_INTEGER => JsValue::from_f64(*i as f64),
-        SqlValue::Integer(_) => {
-            return Err(PortError::Sql(
-                "integer parameter outside JavaScript's safe range".into(),
-            ));
-        }
+        SqlValue::Integer(i) => JsValue::from_f64(js_safe_integer(*i).ok_or_else(|| {
+            PortError::Sql("integer parameter outside JavaScript's safe range".into())
+        })?),
         SqlValue::Real(f) => JsValue::from_f64(*f),
         SqlValue::Text(s) => JsValue::from_str(s),
         SqlValue::Blob(b) => js_sys::Uint8Array::from(b.as_slice()).into(),
@@ -139,5 +142,35 @@ impl Sql for D1Sql {
             return Ok(Vec::new());
         }
         retry_busy(|| self.batch_once(stmts)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MAX_SAFE_INTEGER, js_safe_integer};
+
+    /// Integers and whether a JavaScript number carries them exactly.
+    const SAFE_INTEGER_VECTORS: [(i64, bool); 10] = [
+        (0, true),
+        (1_795_000_000_000, true),
+        (-1, true),
+        (MAX_SAFE_INTEGER, true),
+        (-MAX_SAFE_INTEGER, true),
+        (MAX_SAFE_INTEGER + 1, false),
+        (-MAX_SAFE_INTEGER - 1, false),
+        (i64::MAX, false),
+        (i64::MIN + 1, false),
+        // Its `abs()` wraps to itself, a negative number.
+        (i64::MIN, false),
+    ];
+
+    #[test]
+    fn only_integers_within_javascripts_safe_range_are_bound_and_none_wraps_into_it() {
+        for (i, safe) in SAFE_INTEGER_VECTORS {
+            assert_eq!(js_safe_integer(i).is_some(), safe, "{i}");
+            if let Some(f) = js_safe_integer(i) {
+                assert_eq!(f as i64, i, "{i} is carried exactly");
+            }
+        }
     }
 }

@@ -7,7 +7,7 @@ use std::future::Future;
 use sealpost_api::health::{HealthReport, Indicator};
 use sealpost_api::routes::{self, Params, Resolution, RouteSpec, Service};
 use sealpost_api::{ApiError, ApiResponse, ErrorCode, Query};
-use sealpost_ports::{Clock, Kv, PortError, SiteId, Sql, Statement};
+use sealpost_ports::{Clock, Kv, PortError, SiteId};
 use worker::{Request, Response};
 
 use crate::http::{self, HEADER_CLIENT_IP, HEADER_REQUEST_ID, HEADER_SITE};
@@ -85,10 +85,30 @@ impl From<Response> for Answer {
 }
 
 /// Serves one request for `service`: `GET /health` runs `health`, every other
-/// path is resolved in the catalogue and handed to `handler`.
+/// path is resolved in the catalogue (without its dev-only routes) and handed
+/// to `handler`.
 pub async fn serve<H, F, T, C, CF>(
     req: Request,
     service: Service,
+    health: C,
+    handler: H,
+) -> worker::Result<Response>
+where
+    H: FnOnce(DomainRequest) -> F,
+    F: Future<Output = Result<T, Failure>>,
+    T: Into<Answer>,
+    C: FnOnce() -> CF,
+    CF: Future<Output = HealthReport>,
+{
+    serve_with_dev(req, service, false, health, handler).await
+}
+
+/// Like [`serve`], for a worker that owns dev-only routes: they exist only
+/// when `dev_mode` (otherwise 404, exactly like a path the catalogue lacks).
+pub async fn serve_with_dev<H, F, T, C, CF>(
+    req: Request,
+    service: Service,
+    dev_mode: bool,
     health: C,
     handler: H,
 ) -> worker::Result<Response>
@@ -107,9 +127,11 @@ where
 
     let outcome = match method {
         Some(sealpost_api::Method::Get) if path == "/health" => {
-            Ok(Answer::Api(health().await.into_response()))
+            let report = health().await;
+            log_health(service, &request_id, &report);
+            Ok(Answer::Api(report.into_response()))
         }
-        Some(m) => route(req, service, m, &path, &request_id, handler)
+        Some(m) => route(req, service, dev_mode, m, &path, &request_id, handler)
             .await
             .map(Into::into),
         None => Err(Failure::Api(ApiError::new(ErrorCode::MethodNotAllowed))),
@@ -134,9 +156,20 @@ where
     Ok(response)
 }
 
+/// The one log line of a health check: every indicator with its details
+/// (error text, counts, times), which the answer leaves out.
+pub fn log_health(service: Service, request_id: &str, report: &HealthReport) {
+    log::line(if report.is_ok() { "info" } else { "warn" }, "health")
+        .field("service", service.as_str())
+        .field("requestId", request_id)
+        .field("checks", report.to_log_json()["details"].clone())
+        .emit();
+}
+
 async fn route<H, F, T>(
     req: Request,
     service: Service,
+    dev_mode: bool,
     method: sealpost_api::Method,
     path: &str,
     request_id: &str,
@@ -146,7 +179,7 @@ where
     H: FnOnce(DomainRequest) -> F,
     F: Future<Output = Result<T, Failure>>,
 {
-    let (route, params) = match routes::resolve(method, path) {
+    let (route, params) = match routes::resolve_with_dev(method, path, dev_mode) {
         Resolution::Found { route, params } if route.service == service => (route, params),
         Resolution::Found { .. } | Resolution::NotFound => return Err(ApiError::not_found().into()),
         Resolution::MethodNotAllowed { allow } => {
@@ -172,50 +205,20 @@ where
     .await
 }
 
-/// Health of the SQL database: one trivial query.
-pub async fn check_sql(sql: &impl Sql) -> Indicator {
-    match sql.query(&Statement::new("SELECT 1 AS ok")).await {
-        Ok(_) => Indicator::up(),
-        Err(e) => Indicator::down(&e.to_string()),
-    }
-}
+pub use sealpost_api::health::{check_kv, check_sql};
 
-/// Health of KV: one read.
-pub async fn check_kv(kv: &impl Kv) -> Indicator {
-    match kv.get("health:probe").await {
-        Ok(_) => Indicator::up(),
-        Err(e) => Indicator::down(&e.to_string()),
-    }
-}
-
-fn cron_key(service: Service) -> String {
-    format!("cron:last:{}", service.as_str())
-}
-
-/// Records that `service`'s scheduled handler ran (KV: one write per run,
-/// far below one write per key per second).
+/// Records that `service`'s scheduled handler ran (KV: one write per run).
 pub async fn record_cron_run(
     kv: &impl Kv,
     clock: &impl Clock,
     service: Service,
 ) -> Result<(), PortError> {
-    kv.put(
-        &cron_key(service),
-        &sealpost_ports::rfc3339(clock.now_ms()),
-        None,
-    )
-    .await
+    sealpost_api::health::record_cron_run(kv, clock, service.as_str()).await
 }
 
-/// The cron indicator: up, with the last run time (or null before the first run).
+/// The cron indicator: up, with the last run time for the logs.
 pub async fn check_cron(kv: &impl Kv, service: Service) -> Indicator {
-    match kv.get(&cron_key(service)).await {
-        Ok(last) => Indicator::up().with(
-            "lastRunAt",
-            last.map_or(serde_json::Value::Null, Into::into),
-        ),
-        Err(e) => Indicator::down(&e.to_string()),
-    }
+    sealpost_api::health::check_cron(kv, service.as_str()).await
 }
 
 /// The bindings every domain worker has: the D1 database `DB` and the KV

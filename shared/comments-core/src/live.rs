@@ -1,19 +1,17 @@
 //! The live protocol of `GET /posts/{id}/comments/live` (docs/api.md,
-//! Comments): what clients may send ([`judge`]), the caps on viewers, and
-//! the merge of a new viewer's backfill with the events broadcast while it
-//! was being read ([`Recent`]).
+//! Comments): what clients may send ([`judge`]), the caps on viewers and on
+//! one viewer's backfill, and the ring of recent broadcasts ([`Recent`])
+//! that a new viewer's catch-up (`crate::catchup`) merges with its
+//! backfill.
 //!
-//! The merge: a viewer's backfill is read from D1 over several awaits, and
-//! the object keeps serving other requests meanwhile (D1 calls do not close
-//! its input gate), so comments may be created or deleted during the read.
-//! Before reading, the object notes [`Recent::mark`]; the read takes the
-//! post's last serial `high` first, then every comment in `(since, high]`.
-//! After the read — with no await until the socket is accepted — the
-//! object sends [`Recent::since`]`(mark, high)`: the events broadcast after
-//! the mark that the backfill does not already hold. A comment is in the
-//! backfill exactly when its serial ≤ `high` (serials are taken in commit
-//! order, in the same transaction as the row), so every comment reaches
-//! the viewer once, in serial order.
+//! The ring: every broadcast is numbered in order and remembered (the last
+//! [`RECENT_CAP`]). A viewer that starts catching up notes [`Recent::mark`];
+//! when its backfill of every comment up to serial `high` has been sent,
+//! [`Recent::since`]`(mark, high)` gives the events broadcast after the mark
+//! that the backfill does not already hold. A comment is in the backfill
+//! exactly when its serial ≤ `high` (serials are taken in commit order, in
+//! the same transaction as the row), so every comment reaches the viewer
+//! once, in serial order.
 use std::collections::VecDeque;
 
 /// Longest text frame a client may send, in bytes.
@@ -28,8 +26,12 @@ pub const VIEWERS_PER_POST: usize = 10_000;
 pub const VIEWERS_PER_IP: usize = 20;
 /// `Retry-After` of both refusals, seconds.
 pub const VIEWERS_RETRY_AFTER_SECS: u32 = 60;
-/// Backfill rows per D1 read.
-pub const BACKFILL_CHUNK: u32 = 500;
+/// Backfill rows per D1 read, and so the most comments one catching-up
+/// viewer holds at once (`crate::catchup`).
+pub const BACKFILL_CHUNK: u32 = 200;
+/// Comments of backfill one connection gets at most; a `since` further
+/// back gets the newest ones and a `backfill.truncated` notice.
+pub const BACKFILL_MAX: u32 = 1_000;
 /// Events the object remembers for the merge.
 pub const RECENT_CAP: usize = 1_024;
 
@@ -109,8 +111,8 @@ struct Recorded {
 }
 
 /// The events this instance of the object broadcast lately, numbered in
-/// broadcast order (in memory: it only has to cover reads in flight, and an
-/// object never hibernates or is evicted with a request in flight).
+/// broadcast order (in memory: it only has to cover catch-ups in flight,
+/// and an object is neither hibernated nor evicted while one awaits D1).
 #[derive(Debug)]
 pub struct Recent {
     next_seq: u64,
@@ -152,11 +154,17 @@ impl Recent {
         self.next_seq += 1;
     }
 
+    /// Whether every event broadcast since `mark` is still remembered.
+    pub fn covers(&self, mark: u64) -> bool {
+        mark >= self.next_seq || self.events.front().is_some_and(|first| first.seq <= mark)
+    }
+
     /// The frames broadcast since `mark` that a backfill holding every
     /// comment up to serial `high` lacks, in broadcast order; `None` when
-    /// some of them are no longer remembered (read the backfill again).
+    /// some of them are no longer remembered (the viewer cannot be caught
+    /// up from this mark).
     pub fn since(&self, mark: u64, high: i64) -> Option<Vec<&str>> {
-        if mark < self.next_seq && self.events.front().is_none_or(|first| first.seq > mark) {
+        if !self.covers(mark) {
             return None;
         }
         Some(
@@ -226,7 +234,7 @@ mod tests {
     }
 
     #[test]
-    fn a_replay_that_was_partly_forgotten_asks_for_a_new_read() {
+    fn a_replay_that_was_partly_forgotten_is_refused() {
         let mut r = Recent::with_capacity(2);
         let mark = r.mark();
         created(&mut r, 1);
@@ -234,6 +242,8 @@ mod tests {
         assert_eq!(r.since(mark, 0), Some(vec!["c1", "c2"]));
         created(&mut r, 3);
         assert_eq!(r.since(mark, 0), None);
+        assert!(!r.covers(mark));
         assert_eq!(r.since(mark + 1, 1), Some(vec!["c2", "c3"]));
+        assert!(r.covers(mark + 1) && r.covers(r.mark()));
     }
 }

@@ -150,6 +150,19 @@ pub fn deleted_frame(post_id: &str, comment_id: &str, serial: i64) -> String {
     .to_string()
 }
 
+/// The live notice of a cut backfill: the live comments with
+/// `since < serial < before` were not sent; the list pages them
+/// (`GET /posts/{postId}/comments?before={before}`).
+pub fn truncated_frame(post_id: &str, since: i64, before: i64) -> String {
+    json!({
+        "type": "backfill.truncated",
+        "postId": post_id,
+        "since": since,
+        "before": before,
+    })
+    .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -202,6 +202,34 @@ impl<S: Sql> Thread<'_, S> {
             .await
     }
 
+    /// Where a backfill of at most `max` live comments in `(since, upto]`
+    /// starts: the serial of the newest one it leaves out, or `None` when
+    /// all fit.
+    pub async fn backfill_cut(
+        &self,
+        since: i64,
+        upto: i64,
+        max: u32,
+    ) -> Result<Option<i64>, PortError> {
+        let cut: Option<Serial> = self
+            .db
+            .query_one(
+                &self
+                    .db
+                    .statement(
+                        "SELECT serial FROM comments WHERE site_id = ?1 AND post_id = ?2 \
+                         AND serial > ?3 AND serial <= ?4 AND deleted_at IS NULL \
+                         ORDER BY serial DESC LIMIT 1 OFFSET ?5",
+                    )
+                    .bind(self.post_id)
+                    .bind(since)
+                    .bind(upto)
+                    .bind(max),
+            )
+            .await?;
+        Ok(cut.map(|c| c.serial))
+    }
+
     /// A keyset page, newest first: live comments with `serial < before`
     /// (all without), at most `limit`, and the cursor of the next page
     /// (`None` on the last).

@@ -12,6 +12,7 @@ pub mod headers;
 pub mod health;
 pub mod ip;
 pub mod limit;
+pub mod route;
 pub mod site;
 
 pub use config::EdgeConfig;

@@ -40,6 +40,10 @@ pub enum PortError {
     /// The backing service is unavailable (binding missing, network, overload).
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// A setting the deployment needs is missing or invalid (e.g. a site
+    /// without a base URL).
+    #[error("not configured: {0}")]
+    NotConfigured(String),
     /// The random source failed.
     #[error("random source failed: {0}")]
     Rng(String),

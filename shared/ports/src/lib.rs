@@ -12,6 +12,7 @@
 //! `wasm32-unknown-unknown` are `!Send`.
 #![forbid(unsafe_code)]
 
+pub mod base_url;
 pub mod clock;
 pub mod error;
 pub mod kv;
@@ -20,6 +21,7 @@ pub mod rng;
 pub mod site;
 pub mod sql;
 
+pub use base_url::{BaseUrl, InvalidBaseUrl};
 pub use clock::{Clock, parse_rfc3339, rfc3339};
 pub use error::PortError;
 pub use kv::{KV_MIN_TTL_SECS, Kv, check_ttl};

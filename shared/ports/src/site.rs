@@ -305,6 +305,9 @@ fn lex(sql: &str) -> Result<Vec<Tok>, &'static str> {
                     while chars.get(i).is_some_and(|&c| c != '\'') {
                         i += 1;
                     }
+                    if chars.get(i).is_none() {
+                        return Err("unterminated quote");
+                    }
                     i += 1;
                     toks.push(Tok::Literal);
                 } else {
@@ -540,6 +543,22 @@ mod tests {
         ] {
             assert_eq!(check_sql_scoped(sql), Ok(()), "{sql}");
         }
+    }
+
+    #[test]
+    fn an_unterminated_blob_literal_is_refused_and_hides_no_second_statement() {
+        // SQLite reads `x'…` to the end as one (broken) literal; the check must
+        // not let the text after it escape the multi-statement rule.
+        for sql in [
+            "SELECT id FROM users WHERE site_id = ?1 AND k = x'",
+            "SELECT id FROM users WHERE site_id = ?1 AND k = X'00\n; DELETE FROM users WHERE site_id = ?1",
+        ] {
+            assert_eq!(check_sql_scoped(sql), Err("unterminated quote"), "{sql}");
+        }
+        assert_eq!(
+            check_sql_scoped("SELECT id FROM users WHERE site_id = ?1 AND k = x'00ff'"),
+            Ok(())
+        );
     }
 
     #[test]

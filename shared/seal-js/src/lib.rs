@@ -7,14 +7,20 @@
 //! const keys = (await (await fetch("/auth/keys")).json()).data.keys;
 //! const { body, opener } = seal(keys[0], "POST", "/auth/login", JSON.stringify(creds));
 //! const res = await fetch("/auth/login", { method: "POST", headers: { "content-type": "application/json" }, body });
-//! const text = await res.text();
-//! const inner = isSealed(text) ? JSON.parse(opener.open(res.status, text)) : JSON.parse(text);
+//! const inner = JSON.parse(opener.read(res.status, await res.text()));
 //! opener.free();
 //! ```
 //!
+//! `opener.read` believes only what the contract lets an answer to a sealed
+//! request be: a sealed answer that authenticates, or an unsealed error
+//! envelope with a 4xx/5xx status (errors raised before the server opened the
+//! request, and the edge's). Anything else unsealed — above all a 2xx — is
+//! refused (`SEAL_UNSEALED`): anyone on the path could have written it.
+//!
 //! Errors are thrown as `Error`s named `SealError` with a `code` property: the
-//! contract's code (`SEAL_MALFORMED`, `SEAL_INVALID`, …) or `TYPE_ERROR` for
-//! arguments of the wrong form.
+//! contract's code (`SEAL_MALFORMED`, `SEAL_INVALID`, …), `SEAL_UNSEALED` (this
+//! client's refusal of an unsealed answer) or `TYPE_ERROR` for arguments of
+//! the wrong form.
 
 use sealpost_seal::{
     KeyConfig, PublicKey, ResponseOpener, SealError, SealedResponse, SecretKey, unb64,
@@ -146,7 +152,8 @@ pub fn seal_with(
 /// Whether a response body is a sealed response (`{"success":…,"data":{"v":…,
 /// "nonce":…,"ct":…}}`) rather than an ordinary, unsealed one (errors the
 /// server answers before it could open the request: `SEAL_*`,
-/// `PAYLOAD_TOO_LARGE`, `RATE_LIMITED`, …).
+/// `PAYLOAD_TOO_LARGE`, `RATE_LIMITED`, …). Only a classification: whether
+/// to believe an answer is `Opener.read`'s decision.
 #[wasm_bindgen(js_name = isSealed)]
 pub fn is_sealed(response_text: &str) -> bool {
     #[derive(serde::Deserialize)]
@@ -189,5 +196,53 @@ impl Opener {
             .open(status, response_text.as_bytes())
             .map_err(seal_error)?;
         String::from_utf8(inner).map_err(|_| seal_error(SealError::Malformed))
+    }
+
+    /// The answer to this request received with HTTP `status`, as JSON text,
+    /// if the contract lets a client believe it: a sealed answer is opened
+    /// (as `open` does, with its errors); an unsealed one is returned as it is
+    /// only when it is an error envelope (`success: false` with an
+    /// `error.code`) under a 4xx/5xx status. Any other unsealed answer — a
+    /// 2xx above all — throws a `SealError` with `code` `SEAL_UNSEALED`.
+    pub fn read(
+        &self,
+        status: u16,
+        #[wasm_bindgen(js_name = responseText)] response_text: &str,
+    ) -> Result<String, JsValue> {
+        if is_sealed(response_text) {
+            return self.open(status, response_text);
+        }
+        unsealed_error_envelope(status, response_text)
+            .map(|()| response_text.to_owned())
+            .map_err(|why| error("SEAL_UNSEALED", &why))
+    }
+}
+
+/// Whether an unsealed answer may be believed: an error envelope under an
+/// error status. Why not, otherwise.
+fn unsealed_error_envelope(status: u16, text: &str) -> Result<(), String> {
+    #[derive(serde::Deserialize)]
+    struct Code {
+        #[allow(dead_code)]
+        code: String,
+    }
+    #[derive(serde::Deserialize)]
+    struct Envelope {
+        success: bool,
+        #[allow(dead_code)]
+        error: Code,
+    }
+    if !(400..=599).contains(&status) {
+        return Err(format!(
+            "refused an unsealed {status} answer to a sealed request: only error answers \
+             (4xx/5xx) may come unsealed, so this one may have been written by anyone on the path"
+        ));
+    }
+    match serde_json::from_str::<Envelope>(text) {
+        Ok(envelope) if !envelope.success => Ok(()),
+        _ => Err(format!(
+            "refused an unsealed {status} answer to a sealed request: it is not an error \
+             envelope ({{\"success\":false,\"error\":{{\"code\":…}}}})"
+        )),
     }
 }

@@ -6,7 +6,8 @@
 //! HPKE context (modelled on RFC 9458, Oblivious HTTP). Both sides live here:
 //!
 //! - server: [`parse_envelope`] (row 1 of the contract's check table),
-//!   [`looks_sealed`], [`validate_enc`] (row 4), [`open_request`] (row 6),
+//!   [`looks_sealed`], [`validate_enc`] (row 4), [`ts_is_fresh`] (row 5),
+//!   [`open_request`] (row 6),
 //!   [`ResponseSealer::seal`] and [`outer_body`];
 //! - client: [`seal_request`] / [`seal_request_with`] and [`ResponseOpener`].
 //!
@@ -34,7 +35,8 @@
 //! // Server, in the contract's order.
 //! let env = parse_envelope(body.as_bytes())?; // row 1
 //! assert_eq!((env.v, env.kid), (1, 1)); // rows 2-3: the caller's
-//! validate_enc(&env.enc)?; // row 4; row 5 (ts) is the caller's
+//! validate_enc(&env.enc)?; // row 4
+//! assert!(ts_is_fresh(env.ts, 1_795_000_030)); // row 5, against the server's clock
 //! let (plaintext, sealer) = open_request(&sk, &env, "POST", "/auth/login")?; // row 6
 //! assert_eq!(plaintext.as_slice(), login);
 //! let inner = br#"{"success":false,"message":"Invalid email or password","error":{"code":"AUTH_INVALID_CREDENTIALS"}}"#;
@@ -74,6 +76,14 @@ pub const VERSION: u8 = 1;
 pub const MAX_ENVELOPE_BYTES: usize = 64 * 1024;
 /// How far `ts` may be from the server's clock, in seconds (either way).
 pub const MAX_SKEW_SECS: i64 = 60;
+
+/// Whether an envelope's `ts` is within [`MAX_SKEW_SECS`] of the server's
+/// clock `now_secs`, either way. The distance is taken unsigned, so no pair
+/// of `i64`s (`i64::MIN`, `i64::MAX`, `now - 2^63`) can overflow or wrap
+/// into the window.
+pub fn ts_is_fresh(ts: i64, now_secs: i64) -> bool {
+    ts.abs_diff(now_secs) <= MAX_SKEW_SECS.unsigned_abs()
+}
 
 /// The ASCII label that starts a request's HPKE `info` (SEAL.md, step 2).
 pub const REQUEST_INFO_LABEL: &[u8] = b"edge-seal v1 request";

@@ -494,8 +494,8 @@ static ADMIN: Mutex<AdminCache> = Mutex::new(AdminCache {
 /// Makes sure the seeded admin exists: `scripts/serve` applies the
 /// migrations but seeds no account, so when [`ADMIN_EMAIL`] cannot log in
 /// with [`Stack::admin_password`], the project's own command creates it
-/// (`scripts/admin --local`, idempotent: an existing account keeps its
-/// password and gains the admin role). Returns the password login.
+/// (`scripts/admin --local`, which refuses an address that already has an
+/// account, writing nothing). Returns the password login.
 fn seeded_admin_login(stack: &Stack) -> Session {
     let password = stack.admin_password();
     let (reply, inner) = try_login(stack, ADMIN_EMAIL, password);

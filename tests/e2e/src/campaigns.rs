@@ -195,8 +195,8 @@ pub fn confirmation_token(stack: &Stack, address: &str) -> String {
 }
 
 /// The path and query of an email's `List-Unsubscribe` URL
-/// (`<https://HOST/unsubscribe?token=…>`), to call on the local gateway.
-/// Asserts the https URL and RFC 8058's `List-Unsubscribe-Post`.
+/// (`<BASE_URL/unsubscribe?token=…>`), to call on the local gateway.
+/// Asserts the https (or local gateway) URL and RFC 8058's `List-Unsubscribe-Post`.
 #[track_caller]
 pub fn unsubscribe_path(mail: &Value) -> String {
     let header = mail_header(mail, "List-Unsubscribe")
@@ -206,9 +206,17 @@ pub fn unsubscribe_path(mail: &Value) -> String {
         .strip_prefix('<')
         .and_then(|h| h.strip_suffix('>'))
         .unwrap_or_else(|| panic!("List-Unsubscribe is not <URL>: {header:?}"));
+    // Deployed, an https URL; the local stack's base URL is its gateway,
+    // http://127.0.0.1:PORT (docs/adr/0016).
     let rest = url
         .strip_prefix("https://")
-        .unwrap_or_else(|| panic!("List-Unsubscribe is not an https URL: {url:?}"));
+        .or_else(|| {
+            url.strip_prefix("http://")
+                .filter(|r| r.starts_with("127.0.0.1:"))
+        })
+        .unwrap_or_else(|| {
+            panic!("List-Unsubscribe is neither https nor the local gateway: {url:?}")
+        });
     let path = &rest[rest
         .find('/')
         .unwrap_or_else(|| panic!("no path in {url:?}"))..];

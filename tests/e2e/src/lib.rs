@@ -397,6 +397,7 @@ impl Stack {
             let (stack, failure) = match Stack::start_once(extra_env) {
                 Ok(stack) => {
                     stack.seed_admin();
+                    stack.set_base_url();
                     return stack;
                 }
                 Err(failed) => *failed,
@@ -433,6 +434,29 @@ impl Stack {
             self.stop();
             panic!(
                 "e2e: seeding the admin failed ({}):\n{}\n{}",
+                out.status,
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+
+    /// Points the default site's links at this stack's gateway, the way
+    /// `scripts/dev` does: `scripts/site --local default 127.0.0.1
+    /// --base-url http://127.0.0.1:PORT`, before any scenario runs.
+    fn set_base_url(&self) {
+        let out = Command::new(repo_root().join("scripts/site"))
+            .args(["--local", "default", "127.0.0.1", "--base-url"])
+            .arg(self.base_url())
+            .current_dir(repo_root())
+            .env("STATE_DIR", self.state_dir())
+            .stdin(Stdio::null())
+            .output()
+            .expect("running scripts/site");
+        if !out.status.success() {
+            self.stop();
+            panic!(
+                "e2e: setting the base URL failed ({}):\n{}\n{}",
                 out.status,
                 String::from_utf8_lossy(&out.stdout),
                 String::from_utf8_lossy(&out.stderr)

@@ -23,8 +23,14 @@ use worker::{Context, Env, Request, Response, Result, event};
 const SERVICE: Service = Service::Auth;
 
 thread_local! {
-    /// This isolate's copy of the seal keys (re-read every 30 s or on an unknown kid).
-    static KEYS: RefCell<KeyCache> = RefCell::default();
+    /// This isolate's copy of the seal keys, shared by its requests (when to
+    /// re-read them is `KeyCache`'s policy).
+    static KEYS: Rc<KeyCache> = Rc::default();
+}
+
+/// This isolate's key cache (a handle: every request shares one cache).
+fn key_cache() -> Rc<KeyCache> {
+    KEYS.with(Rc::clone)
 }
 
 #[event(fetch)]
@@ -68,6 +74,23 @@ impl Platform {
             .ok_or_else(|| {
                 Failure::Internal("SEAL_KEY_WRAP is missing or not 32 bytes of base64url".into())
             })?;
+        // Optional (blank = unset): the replaced wrap secret, while keys
+        // wrapped under it remain.
+        let previous = env
+            .secret("SEAL_KEY_WRAP_PREVIOUS")
+            .ok()
+            .map(|s| s.to_string())
+            .filter(|s| !s.trim().is_empty());
+        let wrap = match previous {
+            None => wrap,
+            Some(previous) => {
+                wrap.with_previous(WrapKey::from_secret(&previous).ok_or_else(|| {
+                    Failure::Internal(
+                        "SEAL_KEY_WRAP_PREVIOUS is set but not 32 bytes of base64url".into(),
+                    )
+                })?)
+            }
+        };
         let var = |name: &str| env.var(name).ok().map(|v| v.to_string());
         Ok(Self {
             sql: D1Sql(env.d1(domain::DB_BINDING)?),
@@ -90,31 +113,14 @@ impl Platform {
     }
 }
 
-/// Runs `f` with this isolate's key cache taken out of its cell (no borrow
-/// is held across an await), then puts it back.
-async fn with_cache<T, F, Fut>(f: F) -> T
-where
-    F: FnOnce(KeyCache) -> Fut,
-    Fut: std::future::Future<Output = (KeyCache, T)>,
-{
-    let cache = KEYS.with(|c| c.take());
-    let (cache, out) = f(cache).await;
-    KEYS.with(|c| *c.borrow_mut() = cache);
-    out
-}
-
 async fn with_keys(
     p: &Platform,
     kid: Option<u8>,
-) -> std::result::Result<std::rc::Rc<keys::KeyRing>, Failure> {
-    with_cache(|mut cache| async move {
-        let ring = cache
-            .get(&p.sql, &SystemClock, &CryptoRng, &p.wrap, p.policy, kid)
-            .await;
-        (cache, ring)
-    })
-    .await
-    .map_err(Failure::from)
+) -> std::result::Result<Rc<keys::KeyRing>, Failure> {
+    key_cache()
+        .get(&p.sql, &SystemClock, &CryptoRng, &p.wrap, p.policy, kid)
+        .await
+        .map_err(Failure::from)
 }
 
 /// Dispatches a catalogue route of this worker.
@@ -154,29 +160,19 @@ async fn handle(mut r: DomainRequest, env: &Env) -> Outcome {
     let ctx = p.context();
     let (method, path) = (r.route.method.as_str(), r.route.pattern);
     let request_id = r.request_id.as_str();
-    let answer = with_cache(|mut cache| async {
-        let out = seal_layer::serve(
-            &ctx,
-            &mut cache,
-            method,
-            path,
-            &body,
-            |plaintext| async move {
-                // Sealed answers carry internal failures sealed, like any other.
-                match auth.handle(input(r, authorization, &plaintext)).await {
-                    Ok(resp) => resp,
-                    Err(fault) => match Failure::from(fault) {
-                        Failure::Api(e) => e.into_response(),
-                        Failure::Internal(cause) => {
-                            log::internal_failure(SERVICE.as_str(), request_id, path, cause);
-                            ApiError::internal(Some(request_id.to_owned())).into_response()
-                        }
-                    },
+    let cache = key_cache();
+    let answer = seal_layer::serve(&ctx, &cache, method, path, &body, |plaintext| async move {
+        // Sealed answers carry internal failures sealed, like any other.
+        match auth.handle(input(r, authorization, &plaintext)).await {
+            Ok(resp) => resp,
+            Err(fault) => match Failure::from(fault) {
+                Failure::Api(e) => e.into_response(),
+                Failure::Internal(cause) => {
+                    log::internal_failure(SERVICE.as_str(), request_id, path, cause);
+                    ApiError::internal(Some(request_id.to_owned())).into_response()
                 }
             },
-        )
-        .await;
-        (cache, out)
+        }
     })
     .await?;
     Ok(answer)
@@ -234,6 +230,7 @@ async fn scheduled(event: worker::ScheduledEvent, env: Env, _ctx: worker::Schedu
                     .map(|k| u64::from(*k))
                     .collect::<Vec<_>>(),
             )
+            .field("keysUnderPreviousWrap", rotation.under_previous_wrap)
             .field("noncesPurged", purged)
             .field("countersPurged", counters)
             .field("sessionRowsPurged", ended)

@@ -1,20 +1,20 @@
 //! The campaigns' platform adapters: the `JOBS` queue ([`CfQueue`]), the
 //! email provider ([`AnyMailer`]: Resend's batch API when deployed, the local
-//! fake provider in dev) and the bot check ([`AnyTurnstile`]: Cloudflare
-//! siteverify when deployed, the contract's dev tokens in dev).
+//! fake provider in dev), the bot check ([`AnyTurnstile`]: Cloudflare
+//! siteverify when deployed, the contract's dev tokens in dev) and the timer
+//! a subscribe waits on for its send slot ([`TimerPause`]).
 use std::time::Duration;
 
 use futures_util::future::{Either, select};
 use sealpost_campaigns_core::outbox::DevOutbox;
 use sealpost_campaigns_core::ports::{
-    Accepted, DevTurnstile, Job, MAX_BATCH, Mailer, MailerError, OutgoingEmail, Turnstile,
+    Accepted, Batch, DevTurnstile, Job, MAX_BATCH, Mailer, MailerError, Turnstile, TurnstileAnswer,
     WorkQueue,
 };
+use sealpost_campaigns_core::rate::Pause;
+use sealpost_campaigns_core::resend;
 use sealpost_cf::{CryptoRng, D1Sql, SystemClock};
 use sealpost_ports::PortError;
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
 use wasm_bindgen::JsValue;
 use worker::{
     AbortController, BatchMessageBuilder, Delay, Env, Fetch, Headers, Method, Queue, Request,
@@ -28,7 +28,6 @@ const PROVIDER_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long a siteverify call may take.
 const TURNSTILE_TIMEOUT: Duration = Duration::from_secs(10);
 
-const RESEND_BATCH_URL: &str = "https://api.resend.com/emails/batch";
 const SITEVERIFY_URL: &str = "https://challenges.cloudflare.com/turnstile/v0/siteverify";
 
 /// The `JOBS` queue.
@@ -84,7 +83,7 @@ impl<'a> AnyMailer<'a> {
 }
 
 impl Mailer for AnyMailer<'_> {
-    async fn send(&self, batch: &[OutgoingEmail]) -> Result<Vec<Accepted>, MailerError> {
+    async fn send(&self, batch: &Batch) -> Result<Vec<Accepted>, MailerError> {
         match self {
             AnyMailer::Dev(outbox) => outbox.send(batch).await,
             AnyMailer::Resend { api_key, from } => resend(api_key, from, batch).await,
@@ -95,62 +94,16 @@ impl Mailer for AnyMailer<'_> {
     }
 }
 
-/// The batch's idempotency key for Resend: a digest of its emails' own keys
-/// in order, so the retry of the same rows is the same request.
-fn batch_key(batch: &[OutgoingEmail]) -> String {
-    let mut h = Sha256::new();
-    for e in batch {
-        h.update(e.idempotency_key.as_bytes());
-        h.update([0]);
-    }
-    h.finalize()
-        .iter()
-        .fold(String::with_capacity(64), |mut s, b| {
-            s.push_str(&format!("{b:02x}"));
-            s
-        })
-}
-
-#[derive(Deserialize)]
-struct ResendBatch {
-    data: Vec<ResendId>,
-}
-
-#[derive(Deserialize)]
-struct ResendId {
-    id: String,
-}
-
-/// POST /emails/batch (at most 100 emails), `Idempotency-Key` = [`batch_key`].
-async fn resend(
-    api_key: &str,
-    from: &str,
-    batch: &[OutgoingEmail],
-) -> Result<Vec<Accepted>, MailerError> {
-    if batch.is_empty() {
+/// POST /emails/batch (at most 100 emails) with the batch's own
+/// `Idempotency-Key` and permissive validation; the answer is read by the
+/// core (`resend::answer`), which decides what each status means.
+async fn resend(api_key: &str, from: &str, batch: &Batch) -> Result<Vec<Accepted>, MailerError> {
+    if batch.emails.is_empty() {
         return Ok(Vec::new());
     }
-    if batch.len() > MAX_BATCH {
+    if batch.emails.len() > MAX_BATCH {
         return Err(MailerError::Unavailable("batch larger than 100".into()));
     }
-    let body: Vec<Value> = batch
-        .iter()
-        .map(|e| {
-            let headers: Map<String, Value> = e
-                .headers
-                .iter()
-                .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
-                .collect();
-            json!({
-                "from": from,
-                "to": [e.to],
-                "subject": e.subject,
-                "text": e.text,
-                "html": e.html,
-                "headers": headers,
-            })
-        })
-        .collect();
     let unavailable = |e: worker::Error| MailerError::Unavailable(e.to_string());
     let headers = Headers::new();
     headers
@@ -160,59 +113,26 @@ async fn resend(
         .set("Content-Type", "application/json")
         .map_err(unavailable)?;
     headers
-        .set("Idempotency-Key", &batch_key(batch))
+        .set("Idempotency-Key", &batch.idempotency_key)
         .map_err(unavailable)?;
+    let (name, mode) = resend::VALIDATION_HEADER;
+    headers.set(name, mode).map_err(unavailable)?;
     let mut init = RequestInit::new();
     init.with_method(Method::Post)
         .with_headers(headers)
-        .with_body(Some(JsValue::from_str(&Value::Array(body).to_string())));
-    let req = Request::new_with_init(RESEND_BATCH_URL, &init).map_err(unavailable)?;
+        .with_body(Some(JsValue::from_str(&resend::request_body(from, batch))));
+    let req = Request::new_with_init(resend::BATCH_URL, &init).map_err(unavailable)?;
     let mut resp = match timed(Fetch::Request(req), PROVIDER_TIMEOUT).await {
         Some(Ok(r)) => r,
         Some(Err(e)) => return Err(unavailable(e)),
         None => return Err(MailerError::Timeout),
     };
     let status = resp.status_code();
-    match status {
-        200..=299 => {
-            let parsed: ResendBatch = resp
-                .json()
-                .await
-                .map_err(|_| MailerError::Unavailable("unreadable provider answer".into()))?;
-            if parsed.data.len() != batch.len() {
-                return Err(MailerError::Unavailable(
-                    "provider answered a different number of emails".into(),
-                ));
-            }
-            Ok(parsed
-                .data
-                .into_iter()
-                .map(|d| Accepted::Sent { provider_id: d.id })
-                .collect())
-        }
-        429 => Err(MailerError::RateLimited {
-            retry_after_secs: resp
-                .headers()
-                .get("retry-after")
-                .ok()
-                .flatten()
-                .and_then(|v| v.trim().parse().ok()),
-        }),
-        // A refused request (validation, a domain not verified): none of its
-        // emails can go as they are.
-        400..=499 => {
-            let reason = format!("provider refused the batch ({status})");
-            Ok(batch
-                .iter()
-                .map(|_| Accepted::Rejected {
-                    reason: reason.clone(),
-                })
-                .collect())
-        }
-        _ => Err(MailerError::Unavailable(format!(
-            "provider answered {status}"
-        ))),
-    }
+    let retry_after = resp.headers().get("retry-after").ok().flatten();
+    // An unreadable body of a 2xx is an unknown outcome (the core treats
+    // it so); of an error, the status alone decides.
+    let body = resp.text().await.unwrap_or_default();
+    resend::answer(status, &body, retry_after.as_deref(), batch.emails.len())
 }
 
 /// Runs a fetch with a deadline; `None` when the deadline won (the request
@@ -231,7 +151,8 @@ async fn timed(fetch: Fetch, limit: Duration) -> Option<worker::Result<worker::R
     }
 }
 
-/// The bot check of this deployment.
+/// The bot check of this deployment. It only reports what the verifier
+/// answered; which answers pass is `bot_check`'s policy in the core.
 #[derive(Debug)]
 pub enum AnyTurnstile {
     Dev(DevTurnstile),
@@ -244,22 +165,18 @@ pub enum AnyTurnstile {
 }
 
 impl AnyTurnstile {
-    pub fn new(dev: bool, secret: Option<String>) -> AnyTurnstile {
+    /// `dev`: the dev verifier when `DEV_MODE` is on.
+    pub fn new(dev: Option<DevTurnstile>, secret: Option<String>) -> AnyTurnstile {
         match (dev, secret) {
-            (true, _) => AnyTurnstile::Dev(DevTurnstile),
-            (false, Some(secret)) => AnyTurnstile::Siteverify { secret },
-            (false, None) => AnyTurnstile::Unconfigured,
+            (Some(dev), _) => AnyTurnstile::Dev(dev),
+            (None, Some(secret)) => AnyTurnstile::Siteverify { secret },
+            (None, None) => AnyTurnstile::Unconfigured,
         }
     }
 }
 
-#[derive(Deserialize)]
-struct SiteverifyAnswer {
-    success: bool,
-}
-
 impl Turnstile for AnyTurnstile {
-    async fn verify(&self, token: &str, client_ip: &str) -> Result<bool, PortError> {
+    async fn verify(&self, token: &str, client_ip: &str) -> Result<TurnstileAnswer, PortError> {
         match self {
             AnyTurnstile::Dev(dev) => dev.verify(token, client_ip).await,
             AnyTurnstile::Unconfigured => {
@@ -270,7 +187,13 @@ impl Turnstile for AnyTurnstile {
     }
 }
 
-async fn siteverify(secret: &str, token: &str, client_ip: &str) -> Result<bool, PortError> {
+/// POST siteverify; its JSON answer as it is (`success`, `hostname`,
+/// `challenge_ts`, `action`, `cdata`, `error-codes`).
+async fn siteverify(
+    secret: &str,
+    token: &str,
+    client_ip: &str,
+) -> Result<TurnstileAnswer, PortError> {
     let fail = |e: worker::Error| PortError::Unavailable(format!("siteverify: {e}"));
     let mut form = form_urlencoded::Serializer::new(String::new());
     form.append_pair("secret", secret)
@@ -298,6 +221,17 @@ async fn siteverify(secret: &str, token: &str, client_ip: &str) -> Result<bool, 
             resp.status_code()
         )));
     }
-    let answer: SiteverifyAnswer = resp.json().await.map_err(fail)?;
-    Ok(answer.success)
+    resp.json::<TurnstileAnswer>().await.map_err(fail)
+}
+
+/// Waits with the runtime's timer (a subscribe waiting for its send slot).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TimerPause;
+
+impl Pause for TimerPause {
+    async fn pause_ms(&self, ms: u32) {
+        if ms > 0 {
+            Delay::from(Duration::from_millis(u64::from(ms))).await;
+        }
+    }
 }

@@ -7,26 +7,31 @@
 //!   the comment to D1 with its serial (`store::Thread::create`), then
 //!   broadcasts `comment.created`; `/delete` soft-deletes and broadcasts
 //!   `comment.deleted`.
-//! - Viewers: `/live` reads the backfill from D1, then accepts the socket
-//!   through the hibernation API (so an idle viewer costs the object no
-//!   CPU and it can be evicted from memory while its sockets stay open) and
-//!   sends the backfill plus what was broadcast meanwhile (`live::Recent`).
-//!   Per-viewer state lives in the socket's tag (the client IP, for the cap)
-//!   and attachment (survives hibernation). `ping` is answered `pong` by
-//!   the runtime without waking the object; any other client frame closes
-//!   the socket with a reason (`live::judge`).
+//! - Viewers: `/live` notes the viewer as catching up and accepts the
+//!   socket through the hibernation API (so an idle viewer costs the object
+//!   no CPU and it can be evicted from memory while its sockets stay open),
+//!   answers the upgrade, then streams the backfill from D1 in chunks in a
+//!   `waitUntil` task, merged with what was broadcast meanwhile
+//!   (`catchup::catch_up`); broadcasts skip sockets still catching up
+//!   (`catchup::Hub`). Per-viewer state lives in the socket's tags (the
+//!   client IP, for the cap; a random viewer tag, for the register) and
+//!   attachment (survives hibernation). `ping` is answered `pong` by the
+//!   runtime without waking the object; any other client frame closes the
+//!   socket with a reason (`live::judge`).
 use std::cell::RefCell;
+use std::rc::Rc;
 
 use sealpost_api::{ApiError, ApiResponse};
 use sealpost_cf::domain::{self, Failure};
 use sealpost_cf::http::{self, HEADER_CLIENT_IP, HEADER_REQUEST_ID, HEADER_SITE};
 use sealpost_cf::{CryptoRng, D1Sql, SystemClock, log};
 use sealpost_comments_core::bucket::{self, Decision};
-use sealpost_comments_core::live::{self, ClientFrame, Kind, Recent, Verdict};
+use sealpost_comments_core::catchup::{self, Gone, Hub, Limits, Outbox, Outcome};
+use sealpost_comments_core::live::{self, ClientFrame, Kind, Verdict};
 use sealpost_comments_core::model::{self, NewComment};
 use sealpost_comments_core::service;
 use sealpost_comments_core::store::Thread;
-use sealpost_ports::{Clock, SiteDb, SiteId};
+use sealpost_ports::{Clock, Rng, SiteDb, SiteId};
 use serde::{Deserialize, Serialize};
 use worker::{
     DurableObject, Env, Request, Response, State, WebSocket, WebSocketIncomingMessage,
@@ -72,7 +77,9 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS comment_limits (\
 pub struct PostThread {
     state: State,
     env: Env,
-    recent: RefCell<Recent>,
+    /// The ring of recent broadcasts and the viewers catching up, shared
+    /// with the catch-up tasks.
+    hub: Rc<RefCell<Hub>>,
 }
 
 impl std::fmt::Debug for PostThread {
@@ -102,7 +109,7 @@ impl DurableObject for PostThread {
         PostThread {
             state,
             env,
-            recent: RefCell::new(Recent::default()),
+            hub: Rc::new(RefCell::new(Hub::default())),
         }
     }
 
@@ -191,13 +198,18 @@ impl PostThread {
     }
 
     /// Sends `frame` to every live viewer and remembers it for viewers
-    /// whose backfill is being read.
+    /// still catching up (their sockets are skipped).
     fn broadcast(&self, kind: Kind, serial: i64, frame: String) {
+        let mut hub = self.hub.borrow_mut();
+        let any_catching = hub.catching() > 0;
         for ws in self.state.get_websockets() {
+            if any_catching && hub.skips(&self.state.get_tags(&ws)) {
+                continue;
+            }
             // A socket that is closing refuses; it is gone either way.
             let _ = ws.send_with_str(&frame);
         }
-        self.recent.borrow_mut().record(kind, serial, frame);
+        hub.record(kind, serial, frame);
     }
 
     /// Takes one comment from `user`'s allowance (no await: two requests
@@ -271,8 +283,8 @@ impl PostThread {
         Ok(service::deleted(&post, &call.comment_id, serial))
     }
 
-    /// Refuses a viewer over a cap (checked before the backfill read and
-    /// again just before the socket is accepted).
+    /// Refuses a viewer over a cap (checked with no await before the
+    /// socket is accepted).
     fn admit(&self, ip_tag: &str) -> Result<(), Failure> {
         let admission = live::admit(
             self.state.get_websockets().len(),
@@ -297,43 +309,72 @@ impl PostThread {
         self.admit(&ip_tag)?;
 
         let d1 = self.d1()?;
-        let thread = Thread {
-            db: SiteDb::new(&d1, site),
-            post_id: &post,
-        };
-        let frames = loop {
-            let mark = self.recent.borrow().mark();
-            let high = thread.high_water().await?;
-            let mut frames = Vec::new();
-            let mut after = since;
-            loop {
-                let rows = thread.ascending(after, high, live::BACKFILL_CHUNK).await?;
-                frames.extend(rows.iter().map(model::created_frame));
-                match rows.last() {
-                    Some(last) if rows.len() == live::BACKFILL_CHUNK as usize => {
-                        after = last.serial;
-                    }
-                    _ => break,
-                }
-            }
-            // From here to the accept there is no await: nothing can be
-            // broadcast in between.
-            if let Some(replay) = self.recent.borrow().since(mark, high.max(since)) {
-                frames.extend(replay.into_iter().map(str::to_owned));
-                break frames;
-            }
-        };
-        self.admit(&ip_tag)?;
+        let viewer_tag = format!("v:{}", CryptoRng.token(8)?);
         let pair = WebSocketPair::new()?;
+        let response = Response::from_websocket(pair.client)?;
+        // From the join to the accept no await: the socket is skipped by
+        // every broadcast from the ring's mark on.
+        let ticket = self.hub.borrow_mut().join(&viewer_tag, since);
         self.state
-            .accept_websocket_with_tags(&pair.server, &[ip_tag.as_str()]);
-        pair.server.serialize_attachment(Viewer {
+            .accept_websocket_with_tags(&pair.server, &[ip_tag.as_str(), viewer_tag.as_str()]);
+        if let Err(e) = pair.server.serialize_attachment(Viewer {
             connected_at: SystemClock.now_ms(),
             since,
-        })?;
-        for frame in &frames {
-            pair.server.send_with_str(frame)?;
+        }) {
+            self.hub.borrow_mut().abandon(ticket);
+            let _ = pair
+                .server
+                .close(Some(catchup::CLOSE_INTERNAL), Some("internal error"));
+            return Err(e.into());
         }
-        Ok(domain::Answer::Raw(Response::from_websocket(pair.client)?))
+        let hub = self.hub.clone();
+        let server = Socket(pair.server);
+        // The task keeps the object in memory while it awaits D1 (pending
+        // I/O and a waitUntil promise; docs/adr/0012): no hibernation with a
+        // viewer half caught up.
+        self.state.wait_until(async move {
+            let thread = Thread {
+                db: SiteDb::new(&d1, site),
+                post_id: &post,
+            };
+            let outcome =
+                catchup::catch_up(&thread, &hub, ticket, &server, Limits::default()).await;
+            log_catch_up(&outcome);
+        });
+        Ok(domain::Answer::Raw(response))
+    }
+}
+
+/// A catching-up viewer's socket.
+struct Socket(WebSocket);
+
+impl Outbox for Socket {
+    fn send(&self, frame: &str) -> Result<(), Gone> {
+        self.0.send_with_str(frame).map_err(|_| Gone)
+    }
+
+    fn close(&self, code: u16, reason: &str) {
+        let _ = self.0.close(Some(code), Some(reason));
+    }
+}
+
+fn log_catch_up(outcome: &Outcome) {
+    match outcome {
+        Outcome::Live {
+            backfilled,
+            replayed,
+            truncated,
+        } => log::line("info", "viewer caught up")
+            .field("backfilled", *backfilled)
+            .field("replayed", *replayed)
+            .field("truncated", *truncated)
+            .emit(),
+        Outcome::Gone => log::line("info", "viewer left while catching up").emit(),
+        Outcome::Overrun => {
+            log::line("warn", "viewer closed: ring overrun while catching up").emit()
+        }
+        Outcome::Failed(e) => log::line("error", "viewer closed: backfill read failed")
+            .field("cause", e.to_string())
+            .emit(),
     }
 }

@@ -1,19 +1,24 @@
 //! The gateway worker: the one public entry. It gives every request an id,
 //! applies the coarse per-client rate limit, resolves the route in the shared
-//! catalogue and the site from the host, enforces the route's body policy,
-//! answers `/health` and CORS preflights itself, forwards everything else to
-//! the owning domain worker over its service binding, and finishes every
-//! response with the security headers. The decisions live in `sealpost-edge`;
-//! this file only wires them to the platform.
-use std::cell::RefCell;
+//! catalogue (its dev-only routes only in dev mode) and the site from the
+//! host, enforces the route's body policy, answers `/health` (from a
+//! per-isolate report of a few seconds) and CORS preflights itself, checks
+//! once per isolate that every site has a usable base URL, forwards
+//! everything else to the owning domain worker over its service binding, and
+//! finishes every response with the security headers. The decisions live in
+//! `sealpost-edge`; this file only wires them to the platform.
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
 use futures_util::StreamExt;
 use futures_util::future::join_all;
-use sealpost_api::routes::{self, BodyPolicy, Resolution, RouteId, RouteSpec, Service};
-use sealpost_api::{ApiError, ApiResponse, ErrorCode, Method};
+use sealpost_api::health::{HealthReport, Indicator};
+use sealpost_api::routes::{BodyPolicy, RouteSpec, Service};
+use sealpost_api::{ApiError, ApiResponse, ErrorCode};
 use sealpost_cf::domain::{self, Failure};
-use sealpost_cf::{CryptoRng, D1Sql, SystemClock, WorkersRateLimiter, http, log};
-use sealpost_edge::health::Downstream;
+use sealpost_cf::{CfKv, CryptoRng, D1Sql, SystemClock, WorkersRateLimiter, http, log};
+use sealpost_edge::health::{self, Downstream, HealthCache, Workers};
+use sealpost_edge::route::{self, Decision};
 use sealpost_edge::site::{self, SiteCache};
 use sealpost_edge::{EdgeConfig, body, cors, forward, headers, ip, limit};
 use sealpost_ports::{Clock, Rng, SiteId};
@@ -27,6 +32,25 @@ const LIMITER_BINDING: &str = "EDGE_LIMITER";
 thread_local! {
     /// Host → site answers, per isolate.
     static SITES: RefCell<SiteCache> = RefCell::default();
+    /// The last `/health` report, per isolate (`sealpost_edge::health::CACHE_TTL_MS`).
+    static HEALTH: Rc<RefCell<HealthCache>> = Rc::default();
+    /// Whether this isolate has run its start-up configuration check.
+    static CHECKED_AT_START: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Once per isolate, after its first answer: logs an error naming every site
+/// without a base URL its links may use (`/health` reports it too).
+async fn check_sites_at_start(env: Env, dev_mode: bool) {
+    let sites = match env.d1(domain::DB_BINDING) {
+        Ok(db) => health::check_sites(&D1Sql(db), dev_mode).await,
+        Err(e) => Indicator::down(&format!("binding {}: {e}", domain::DB_BINDING)),
+    };
+    if !sites.up {
+        log::line("error", "configuration: sites without a usable base URL")
+            .field("service", "gateway")
+            .field("sites", serde_json::Value::Object(sites.details))
+            .emit();
+    }
 }
 
 /// The service binding of a domain worker.
@@ -53,10 +77,13 @@ impl From<ApiError> for Reply {
 }
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     let started = SystemClock.now_ms();
     let request_id = CryptoRng.token(16).unwrap_or_else(|_| "-".to_owned());
     let config = EdgeConfig::from_vars(|k| env.var(k).ok().map(|v| v.to_string()));
+    if !CHECKED_AT_START.replace(true) {
+        ctx.wait_until(check_sites_at_start(env.clone(), config.dev_mode));
+    }
     let cors_origin =
         cors::allowed_origin(&config, http::header(&req, "origin").as_deref()).map(str::to_owned);
     let method_name = req.inner().method();
@@ -94,52 +121,36 @@ async fn handle(
     upstream: &mut Option<&'static str>,
 ) -> std::result::Result<Reply, Failure> {
     let path = req.path();
-    let Some(method) = http::method(&req) else {
-        return Ok(allowed_methods_error(&path));
-    };
+    let method = http::method(&req);
 
     let client = ip::client_key(http::header(&req, http::HEADER_CLIENT_IP).as_deref());
     rate_limit(env, &client).await?;
 
-    if method == Method::Options {
-        return Ok(match routes::resolve(Method::Options, &path) {
-            Resolution::MethodNotAllowed { allow } => Reply::Local(cors::preflight(
+    let route = match route::decide(config, method, &path) {
+        Decision::Forward { route, .. } => route,
+        Decision::Health => {
+            let report = health(env, config, request_id).await;
+            return Ok(Reply::Local(report.into_response()));
+        }
+        Decision::Preflight { allow } => {
+            return Ok(Reply::Local(cors::preflight(
                 config,
                 http::header(&req, "origin").as_deref(),
                 http::header(&req, "access-control-request-method").as_deref(),
                 &allow,
-            )),
-            _ => ApiError::not_found().into(),
-        });
-    }
-
-    let (route, _params) = match routes::resolve(method, &path) {
-        Resolution::Found { route, params } if !route.dev_only || config.dev_mode => {
-            (route, params)
+            )));
         }
-        Resolution::Found { .. } | Resolution::NotFound => return Ok(ApiError::not_found().into()),
-        Resolution::MethodNotAllowed { allow } => {
+        Decision::MethodNotAllowed { allow } => {
             return Ok(ApiError::method_not_allowed(allow).into());
         }
+        Decision::NotFound => return Ok(ApiError::not_found().into()),
     };
-
-    if route.id == RouteId::Health {
-        return Ok(Reply::Local(health(env).await.into_response()));
-    }
 
     let site = resolve_site(&req, env).await?;
     let body = read_body(&mut req, route).await?;
 
     *upstream = Some(route.service.as_str());
     relay(req, env, route, &site, &client, request_id, body).await
-}
-
-/// 405 for a method the catalogue never serves, listing what the path takes.
-fn allowed_methods_error(path: &str) -> Reply {
-    match routes::resolve(Method::Options, path) {
-        Resolution::MethodNotAllowed { allow } => ApiError::method_not_allowed(allow).into(),
-        _ => ApiError::not_found().into(),
-    }
 }
 
 async fn rate_limit(env: &Env, client: &str) -> std::result::Result<(), Failure> {
@@ -243,24 +254,65 @@ async fn relay(
     }
 }
 
-/// The gateway's own checks (D1, KV) plus every domain worker's `/health`.
-async fn health(env: &Env) -> sealpost_api::health::HealthReport {
-    let own = domain::standard_health(env, Service::Gateway, false).await;
-    let calls = Service::DOMAIN.iter().map(|service| async move {
-        let result = match env.service(binding(*service)) {
-            Ok(fetcher) => match fetcher.fetch("https://internal/health", None).await {
-                Ok(mut resp) => Downstream::Answered {
-                    status: resp.status_code(),
-                    body: resp.json::<serde_json::Value>().await.ok(),
+/// The domain workers' `/health`, over their service bindings, at once.
+struct BoundWorkers<'a>(&'a Env);
+
+impl Workers for BoundWorkers<'_> {
+    async fn reports(&self) -> Vec<(String, Downstream)> {
+        let env = self.0;
+        let calls = Service::DOMAIN.iter().map(|service| async move {
+            let result = match env.service(binding(*service)) {
+                Ok(fetcher) => match fetcher.fetch("https://internal/health", None).await {
+                    Ok(mut resp) => Downstream::Answered {
+                        status: resp.status_code(),
+                        body: resp.json::<serde_json::Value>().await.ok(),
+                    },
+                    Err(e) => Downstream::Unreachable(e.to_string()),
                 },
                 Err(e) => Downstream::Unreachable(e.to_string()),
-            },
-            Err(e) => Downstream::Unreachable(e.to_string()),
-        };
-        (service.as_str().to_owned(), result)
-    });
-    let downstream = join_all(calls).await;
-    sealpost_edge::health::aggregate(own.indicators().to_vec(), downstream)
+            };
+            (service.as_str().to_owned(), result)
+        });
+        join_all(calls).await
+    }
+}
+
+/// The system's health (`sealpost_edge::health`), from this isolate's cache
+/// while fresh; each computed report's details go to the log, not the answer.
+async fn health(env: &Env, config: &EdgeConfig, request_id: &str) -> HealthReport {
+    let (report, computed) = match (env.d1(domain::DB_BINDING), env.kv(domain::KV_BINDING)) {
+        (Ok(db), Ok(kv)) => {
+            let cache = HEALTH.with(Rc::clone);
+            let workers = BoundWorkers(env);
+            health::cached(
+                &cache,
+                &SystemClock,
+                &D1Sql(db),
+                &CfKv(kv),
+                config.dev_mode,
+                &workers,
+            )
+            .await
+        }
+        (db, kv) => {
+            let mut report = HealthReport::new();
+            let binding_down =
+                |name: &str, e: worker::Error| Indicator::down(&format!("binding {name}: {e}"));
+            report.add(
+                "d1",
+                db.map_or_else(|e| binding_down(domain::DB_BINDING, e), |_| Indicator::up()),
+            );
+            report.add(
+                "kv",
+                kv.map_or_else(|e| binding_down(domain::KV_BINDING, e), |_| Indicator::up()),
+            );
+            (report, true)
+        }
+    };
+    if computed {
+        domain::log_health(Service::Gateway, request_id, &report);
+    }
+    report
 }
 
 /// Adds the request id, security and CORS headers to whatever goes out.

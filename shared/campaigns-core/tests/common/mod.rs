@@ -2,10 +2,14 @@
 //! a manual clock, seeded randomness, the campaigns' keys, real ES256 access
 //! tokens, and doubles of the queue and the email provider that model
 //! production: the queue records jobs (at-least-once: a test may deliver a
-//! job twice or late), the provider deduplicates on the idempotency key like
-//! Resend and fails on a script (5xx, 429, or a timeout after it accepted).
+//! job twice or late), the provider keys whole requests like Resend (one
+//! idempotency key per batch, kept 24 hours; same key and body replays, another
+//! body is refused, a busy key answers 409) and fails on a script (5xx, 429,
+//! timeouts after it accepted, HTTP answers read by the core).
 //! Each test file adds its own route helpers in its own `impl World` block.
 #![allow(dead_code)]
+
+pub mod ledger;
 
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
@@ -13,8 +17,9 @@ use std::collections::{HashMap, VecDeque};
 use sealpost_auth_core::tokens::{self, SigningKey};
 use sealpost_campaigns_core::keys::CampaignKeys;
 use sealpost_campaigns_core::ports::{
-    Accepted, Job, Mailer, MailerError, OutgoingEmail, WorkQueue,
+    Accepted, Batch, Job, KEY_LIFETIME_MS, Mailer, MailerError, OutgoingEmail, WorkQueue,
 };
+use sealpost_campaigns_core::resend;
 use sealpost_guard::{Role, Verifier};
 use sealpost_ports::{Clock, PortError, Rng, Sql, Statement};
 use sealpost_testkit::{ManualClock, MemRateLimiter, SeededRng, SqliteDb, block_on, seed};
@@ -43,8 +48,12 @@ impl World {
         let signing = SigningKey::from_scalar(&[7u8; 32]).expect("scalar");
         let verifier = Verifier::from_jwks(&tokens::jwks(&[&signing])).expect("jwks");
         let clock = ManualClock::new(START_MS);
+        let mailer = ScriptedMailer::new(clock.clone());
+        let db = SqliteDb::open_migrated();
+        // What `scripts/site --base-url` sets: links start with it.
+        db.exec_raw("UPDATE sites SET base_url = 'https://news.example.com' WHERE id = 'default'");
         World {
-            db: SqliteDb::open_migrated(),
+            db,
             limiter: MemRateLimiter::new(5, 60, clock.clone()),
             clock,
             rng: SeededRng::new(seed),
@@ -52,7 +61,7 @@ impl World {
             signing,
             verifier,
             queue: MemQueue::default(),
-            mailer: ScriptedMailer::default(),
+            mailer,
         }
     }
 
@@ -228,30 +237,73 @@ impl WorkQueue for MemQueue {
 /// What the scripted provider does with the next call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
-    /// 5xx: nothing accepted.
+    /// 5xx before processing: nothing accepted.
     Unavailable,
     /// 429: nothing accepted.
     RateLimited(Option<u32>),
-    /// Accepts the batch, then the answer is lost.
+    /// Processes the request, then the answer is lost.
     TimeoutAfterAccept,
+    /// Starts processing the request (its emails go out) and stays busy
+    /// for `busy_ms`, while the caller times out: until then the same key
+    /// answers 409 `concurrent_idempotent_requests`, afterwards the result.
+    TimeoutStillProcessing { busy_ms: i64 },
+    /// An HTTP answer of Resend's batch endpoint for the whole request,
+    /// read by the core's [`resend::answer`]: nothing is processed (a 401,
+    /// 403, 409, 422 …).
+    Http { status: u16, body: String },
 }
 
-/// A provider double: a mailbox deduplicated by idempotency key (a repeated
-/// key answers the first provider id and delivers nothing), failures taken
-/// from `script` one call at a time, and a list of rejected addresses.
-#[derive(Debug, Default)]
+/// One key the provider remembers: the body it was first sent with, the
+/// answer (`None` while processing), until when it is busy and when it is
+/// forgotten.
+#[derive(Debug, Clone)]
+struct KeyRecord {
+    body: Vec<OutgoingEmail>,
+    answer: Vec<Accepted>,
+    busy_until: i64,
+    expires_at: i64,
+}
+
+/// A provider double modelling Resend's batch endpoint strictly: an
+/// idempotency key covers the whole request and is kept
+/// [`KEY_LIFETIME_MS`] by the clock; the same key with the same body
+/// answers the first result without delivering, with another body is
+/// refused ([`MailerError::KeyReused`]), while the first is still being
+/// processed is refused ([`MailerError::InProgress`]); after its lifetime
+/// the key is new again. Emails are never deduplicated by themselves.
+/// Failures come from `script`, one call at a time, and addresses in
+/// `reject` fail alone with a per-email validation error (permissive
+/// mode).
+#[derive(Debug)]
 pub struct ScriptedMailer {
+    pub clock: ManualClock,
     pub script: RefCell<VecDeque<Step>>,
     /// Every email delivered, in order.
     pub delivered: RefCell<Vec<OutgoingEmail>>,
-    ids: RefCell<HashMap<String, String>>,
+    keys: RefCell<HashMap<String, KeyRecord>>,
     /// Addresses the provider refuses for good.
     pub reject: RefCell<Vec<String>>,
     /// Calls made, whatever their outcome.
     pub calls: std::cell::Cell<usize>,
+    /// Every request made, in order: its key and its recipients.
+    pub requests: RefCell<Vec<(String, Vec<String>)>>,
+    next_id: std::cell::Cell<usize>,
 }
 
 impl ScriptedMailer {
+    pub fn new(clock: ManualClock) -> ScriptedMailer {
+        ScriptedMailer {
+            clock,
+            script: RefCell::default(),
+            delivered: RefCell::default(),
+            keys: RefCell::default(),
+            reject: RefCell::default(),
+            calls: std::cell::Cell::new(0),
+            requests: RefCell::default(),
+            next_id: std::cell::Cell::new(0),
+        }
+    }
+
     pub fn then(&self, step: Step) -> &Self {
         self.script.borrow_mut().push_back(step);
         self
@@ -267,8 +319,11 @@ impl ScriptedMailer {
             .collect()
     }
 
-    fn accept(&self, batch: &[OutgoingEmail]) -> Vec<Accepted> {
-        batch
+    /// Processes a request under a key it does not know (or forgot):
+    /// delivers every valid email, records the answer.
+    fn process(&self, batch: &Batch, busy_ms: i64) -> Vec<Accepted> {
+        let answer: Vec<Accepted> = batch
+            .emails
             .iter()
             .map(|e| {
                 if self.reject.borrow().contains(&e.to) {
@@ -276,33 +331,67 @@ impl ScriptedMailer {
                         reason: "invalid recipient".into(),
                     };
                 }
-                let mut ids = self.ids.borrow_mut();
-                let next = format!("msg-{}", ids.len() + 1);
-                let id = ids.entry(e.idempotency_key.clone()).or_insert_with(|| {
-                    self.delivered.borrow_mut().push(e.clone());
-                    next
-                });
+                self.delivered.borrow_mut().push(e.clone());
+                self.next_id.set(self.next_id.get() + 1);
                 Accepted::Sent {
-                    provider_id: id.clone(),
+                    provider_id: format!("msg-{}", self.next_id.get()),
                 }
             })
-            .collect()
+            .collect();
+        let now = self.clock.now_ms();
+        self.keys.borrow_mut().insert(
+            batch.idempotency_key.clone(),
+            KeyRecord {
+                body: batch.emails.clone(),
+                answer: answer.clone(),
+                busy_until: now + busy_ms,
+                expires_at: now + KEY_LIFETIME_MS,
+            },
+        );
+        answer
+    }
+
+    /// What the provider does with a request it will process.
+    fn handle(&self, batch: &Batch, busy_ms: i64) -> Result<Vec<Accepted>, MailerError> {
+        let now = self.clock.now_ms();
+        let known = {
+            let mut keys = self.keys.borrow_mut();
+            keys.retain(|_, r| r.expires_at > now);
+            keys.get(&batch.idempotency_key).cloned()
+        };
+        match known {
+            None => Ok(self.process(batch, busy_ms)),
+            Some(r) if r.body != batch.emails => Err(MailerError::KeyReused),
+            Some(r) if r.busy_until > now => Err(MailerError::InProgress),
+            Some(r) => Ok(r.answer),
+        }
     }
 }
 
 impl Mailer for ScriptedMailer {
-    async fn send(&self, batch: &[OutgoingEmail]) -> Result<Vec<Accepted>, MailerError> {
+    async fn send(&self, batch: &Batch) -> Result<Vec<Accepted>, MailerError> {
         self.calls.set(self.calls.get() + 1);
+        self.requests.borrow_mut().push((
+            batch.idempotency_key.clone(),
+            batch.emails.iter().map(|e| e.to.clone()).collect(),
+        ));
         let step = self.script.borrow_mut().pop_front();
         match step {
-            None => Ok(self.accept(batch)),
+            None => self.handle(batch, 0),
             Some(Step::Unavailable) => Err(MailerError::Unavailable("503".into())),
             Some(Step::RateLimited(after)) => Err(MailerError::RateLimited {
                 retry_after_secs: after,
             }),
             Some(Step::TimeoutAfterAccept) => {
-                self.accept(batch);
+                self.handle(batch, 0)?;
                 Err(MailerError::Timeout)
+            }
+            Some(Step::TimeoutStillProcessing { busy_ms }) => {
+                self.handle(batch, busy_ms)?;
+                Err(MailerError::Timeout)
+            }
+            Some(Step::Http { status, body }) => {
+                resend::answer(status, &body, None, batch.emails.len())
             }
         }
     }

@@ -93,6 +93,10 @@ pub const SCENARIOS: &[(&str, Scenario)] = &[
         totp_setup_and_enable_need_a_right_code_and_give_ten_recovery_codes,
     ),
     (
+        "totp_enrolment_checks_a_sent_current_password_and_ends_the_other_sessions",
+        totp_enrolment_checks_a_sent_current_password_and_ends_the_other_sessions,
+    ),
+    (
         "a_totp_account_logs_in_with_a_single_use_mfa_token_and_single_use_codes",
         a_totp_account_logs_in_with_a_single_use_mfa_token_and_single_use_codes,
     ),
@@ -1043,6 +1047,43 @@ fn totp_setup_and_enable_need_a_right_code_and_give_ten_recovery_codes(stack: &S
         json!({"code": totp_code(&secret, unix_now() + 30)}),
     );
     assert_error(&reply, &inner, 409, "CONFLICT");
+}
+
+/// docs/api.md, Auth: enrolment needs a recent login or `currentPassword`
+/// (a session older than five minutes without it is `REAUTH_REQUIRED`,
+/// pinned natively: the live stack's clock cannot be moved). A sent
+/// password is always checked; enabling ends every other session.
+fn totp_enrolment_checks_a_sent_current_password_and_ends_the_other_sessions(stack: &Stack) {
+    let session = new_member(stack, "totp-reauth");
+    let other = login(stack, &session.email, &session.password);
+    let post = |path: &str, body: Value| sealed_bearer_post(stack, path, &session.access, &body);
+    let (reply, inner) = post(
+        "/auth/mfa/totp/setup",
+        json!({"currentPassword": format!("{}-wrong", session.password)}),
+    );
+    assert_error(&reply, &inner, 401, "AUTH_INVALID_CREDENTIALS");
+    let (reply, inner) = post("/auth/mfa/totp/setup", json!({"currentPassword": ""}));
+    assert_validation(&reply, &inner, "currentPassword");
+    let (reply, inner) = post(
+        "/auth/mfa/totp/setup",
+        json!({"currentPassword": session.password}),
+    );
+    let data = assert_mutation(&reply, &inner, 200);
+    let secret = sealpost_auth_core::totp::base32_decode(data["secret"].as_str().unwrap_or(""))
+        .unwrap_or_else(|| panic!("no base32 secret: {data:#}"));
+    let (reply, inner) = post(
+        "/auth/mfa/totp/enable",
+        json!({"code": totp_code(&secret, unix_now()), "currentPassword": session.password}),
+    );
+    let data = assert_mutation(&reply, &inner, 200);
+    assert_eq!(
+        data["recoveryCodes"].as_array().map(Vec::len),
+        Some(10),
+        "{data:#}"
+    );
+    assert_eq!(me_ok(stack, &session.access)["mfaEnabled"], true);
+    assert_me_refused(stack, &other.access, "AUTH_TOKEN_REVOKED");
+    assert_refresh_refused(stack, &other.refresh, 401, "AUTH_TOKEN_REVOKED");
 }
 
 fn a_totp_account_logs_in_with_a_single_use_mfa_token_and_single_use_codes(stack: &Stack) {

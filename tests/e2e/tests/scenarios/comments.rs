@@ -32,6 +32,10 @@ pub const SCENARIOS: &[(&str, Scenario)] = &[
         comments_viewers_connecting_while_comments_are_posted_each_get_every_comment_once_in_order,
     ),
     (
+        "comments_a_backfill_longer_than_a_chunk_streams_whole_then_live_ones_follow_once_in_order",
+        comments_a_backfill_longer_than_a_chunk_streams_whole_then_live_ones_follow_once_in_order,
+    ),
+    (
         "comments_the_list_pages_newest_first_by_cursor_and_refuses_bad_queries",
         comments_the_list_pages_newest_first_by_cursor_and_refuses_bad_queries,
     ),
@@ -221,6 +225,55 @@ fn comments_viewers_connecting_while_comments_are_posted_each_get_every_comment_
             "viewer {i}: every comment once, in serial order"
         );
     }
+}
+
+fn comments_a_backfill_longer_than_a_chunk_streams_whole_then_live_ones_follow_once_in_order(
+    stack: &Stack,
+) {
+    // More than one chunk of backfill (200 per read, docs/api.md): 44
+    // authors, five comments each (one burst), then five posted while a
+    // viewer from since=0 is catching up.
+    const AUTHORS: usize = 44;
+    const EACH: usize = 5;
+    const DURING: usize = 5;
+    let post = published_post(stack);
+    let authors: Vec<Session> = thread::scope(|s| {
+        let handles: Vec<_> = (0..AUTHORS)
+            .map(|_| s.spawn(|| new_member(stack, "comments-long")))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("signup"))
+            .collect()
+    });
+    thread::scope(|s| {
+        for (a, author) in authors.iter().enumerate() {
+            let post = &post;
+            s.spawn(move || {
+                for i in 0..EACH {
+                    comment(stack, &post.id, author, &format!("long {a}.{i}"));
+                }
+            });
+        }
+    });
+    let before = AUTHORS * EACH;
+    let late = new_member(stack, "comments-long-late");
+    let got: Vec<Value> = thread::scope(|s| {
+        let viewer = s.spawn(|| {
+            let mut viewer = Viewer::connect(stack, &post.id, Some(0));
+            let got = viewer.created_n(before + DURING);
+            viewer.quiet(QUIET);
+            got
+        });
+        for i in 0..DURING {
+            comment(stack, &post.id, &late, &format!("during {i}"));
+        }
+        viewer.join().expect("the viewer failed")
+    });
+    assert_ascending(&got);
+    let listed: Vec<Value> = all_comments(stack, &post.id).into_iter().rev().collect();
+    assert_eq!(listed.len(), before + DURING);
+    assert_eq!(got, listed, "every comment once, in serial order");
 }
 
 fn comments_the_list_pages_newest_first_by_cursor_and_refuses_bad_queries(stack: &Stack) {
