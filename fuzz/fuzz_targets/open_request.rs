@@ -34,10 +34,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     if mode % 2 == 0 {
-        if let Ok(env) = parse_envelope(rest) {
-            if let Ok((pt, _)) = open_request(sk, &env, "POST", "/auth/login") {
-                assert_eq!(pt.as_slice(), PLAIN, "only the genuine envelope opens");
-            }
+        if let Ok(env) = parse_envelope(rest)
+            && let Ok((pt, _)) = open_request(sk, &env, "POST", "/auth/login")
+        {
+            assert_eq!(pt.as_slice(), PLAIN, "only the genuine envelope opens");
         }
         return;
     }
