@@ -100,21 +100,17 @@ pub fn statement<S: Sql>(
     origin: &Origin,
     event: &Event,
 ) -> Result<Statement, PortError> {
-    Ok(db
-        .statement(
+    bind_event(
+        db.statement(
             "INSERT INTO audit_events \
              (site_id, id, at, type, user_id, actor_id, request_id, ip_hash, user_agent, detail) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        )
-        .bind(rng.id()?)
-        .bind(now_ms)
-        .bind(event.kind)
-        .bind(event.user_id.clone())
-        .bind(event.actor_id.clone())
-        .bind(origin.request_id.as_str())
-        .bind(origin.ip_hash.as_str())
-        .bind(origin.user_agent.as_str())
-        .bind(event.detail.to_string()))
+        ),
+        rng,
+        now_ms,
+        origin,
+        event,
+    )
 }
 
 /// The insert of `event` applying only where SQL `condition` holds when it
@@ -129,12 +125,28 @@ pub fn statement_where<S: Sql>(
     event: &Event,
     condition: &str,
 ) -> Result<Statement, PortError> {
-    Ok(db
-        .statement(&format!(
+    bind_event(
+        db.statement(&format!(
             "INSERT INTO audit_events \
              (site_id, id, at, type, user_id, actor_id, request_id, ip_hash, user_agent, detail) \
              SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 WHERE {condition}"
-        ))
+        )),
+        rng,
+        now_ms,
+        origin,
+        event,
+    )
+}
+
+/// Binds `?2`–`?10` of an audit insert (the site is `?1`, bound by `SiteDb`).
+fn bind_event(
+    stmt: Statement,
+    rng: &impl Rng,
+    now_ms: i64,
+    origin: &Origin,
+    event: &Event,
+) -> Result<Statement, PortError> {
+    Ok(stmt
         .bind(rng.id()?)
         .bind(now_ms)
         .bind(event.kind)
