@@ -1,7 +1,8 @@
 //! Fuzz target: the form and multipart bodies of the one-click unsubscribe
 //! and the confirmation form (`api::body::parse_form`,
 //! `campaigns_core::subscribers::{form_token, multipart_one_click}`) and the
-//! `FormOrJson` body policy (`api::body::check_policy`). Input: one byte
+//! `FormOrJson` body policy as the edge applies it
+//! (`edge::body::{check_declared, check_body}`). Input: one byte
 //! choosing the part under test, then bytes. Oracle: no panic; decoded form
 //! pairs round-trip through re-encoding; a form token is accepted only from
 //! a body that is exactly one `token` pair; a well-formed multipart body
@@ -12,9 +13,10 @@
 
 use libfuzzer_sys::fuzz_target;
 use sealpost_api::ErrorCode;
-use sealpost_api::body::{check_policy, parse_form};
+use sealpost_api::body::parse_form;
 use sealpost_api::routes::BodyPolicy;
 use sealpost_campaigns_core::subscribers::{form_token, multipart_one_click};
+use sealpost_edge::body::{check_body, check_declared};
 
 fn form(bytes: &[u8]) {
     let pairs = parse_form(bytes);
@@ -102,20 +104,20 @@ fn policy(bytes: &[u8]) {
     };
     let max_bytes = 64 + usize::from(ct / 6) * 8;
     let p = BodyPolicy::FormOrJson { max_bytes };
-    let got = check_policy(&p, content_type, body);
+    let got = check_declared(p, content_type, Some(body.len() as u64))
+        .and_then(|()| check_body(p, content_type, body));
     let json = matches!(ct % 6, 1 | 2);
     let want = if body.len() > max_bytes {
         Some(ErrorCode::PayloadTooLarge)
-    } else if body.is_empty() {
-        None
-    } else if json {
+    } else if ct % 6 == 4 || (ct % 6 == 0 && !body.is_empty()) {
+        // Another media type, or none with a body.
+        Some(ErrorCode::UnsupportedMediaType)
+    } else if json && !body.is_empty() {
         serde_json::from_slice::<serde::de::IgnoredAny>(body)
             .err()
             .map(|_| ErrorCode::MalformedJson)
-    } else if ct % 6 == 3 {
-        None
     } else {
-        Some(ErrorCode::UnsupportedMediaType)
+        None
     };
     assert_eq!(
         got.as_ref().err().map(|e| e.code),

@@ -1,7 +1,7 @@
 //! Request body rules: size limits (413), media types (415), JSON well-formedness
 //! (400 `MALFORMED_JSON`), typed JSON decoding with field-path validation errors
-//! (400 `VALIDATION_FAILED`), form decoding, and [`check_policy`] which applies a
-//! route's [`BodyPolicy`].
+//! (400 `VALIDATION_FAILED`), and form decoding. The edge applies them per
+//! route (`sealpost_edge::body`, the one body-policy checker).
 //!
 //! Field paths in validation errors are the JSON path as sent (camelCase keys), dotted,
 //! with array indices in brackets: `translations.en.title`, `tags[2]`,
@@ -13,7 +13,6 @@ use serde_json::error::Category;
 use serde_path_to_error::{Path, Segment};
 
 use crate::error::{ApiError, ErrorCode, FieldError};
-use crate::routes::BodyPolicy;
 
 /// The only JSON media type accepted.
 pub const JSON_MEDIA_TYPE: &str = "application/json";
@@ -159,54 +158,6 @@ pub fn parse_json_any<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> 
 /// invalid UTF-8 is replaced).
 pub fn parse_form(bytes: &[u8]) -> Vec<(String, String)> {
     form_urlencoded::parse(bytes).into_owned().collect()
-}
-
-/// Applies a route's body policy, in this order: size (413), media type (415), then
-/// JSON well-formedness (400 `MALFORMED_JSON`).
-///
-/// - `None`: anything goes (the body is ignored).
-/// - `Json { required: false }`: an empty body is accepted whatever its
-///   `Content-Type`; a non-empty one must be JSON.
-/// - `Sealed`: at most [`crate::routes::SEALED_MAX_BYTES`] and `application/json`;
-///   the envelope itself is checked by the seal layer (`SEAL_MALFORMED`).
-/// - `FormOrJson`: `application/x-www-form-urlencoded` (not parsed here) or JSON;
-///   an empty body is accepted whatever its `Content-Type`.
-pub fn check_policy(
-    policy: &BodyPolicy,
-    content_type: Option<&str>,
-    body: &[u8],
-) -> Result<(), ApiError> {
-    match *policy {
-        BodyPolicy::None => Ok(()),
-        BodyPolicy::Json {
-            max_bytes,
-            required,
-        } => {
-            check_size(body.len(), max_bytes)?;
-            if !required && body.is_empty() {
-                return Ok(());
-            }
-            require_json(content_type)?;
-            check_json_syntax(body)
-        }
-        BodyPolicy::Sealed => {
-            check_size(body.len(), policy.max_bytes())?;
-            require_json(content_type)
-        }
-        BodyPolicy::FormOrJson { max_bytes } => {
-            check_size(body.len(), max_bytes)?;
-            if body.is_empty() {
-                return Ok(());
-            }
-            match media_type(content_type).as_deref() {
-                Some(JSON_MEDIA_TYPE) => check_json_syntax(body),
-                Some(FORM_MEDIA_TYPE) => Ok(()),
-                _ => Err(unsupported(&format!(
-                    "Content-Type must be {JSON_MEDIA_TYPE} or {FORM_MEDIA_TYPE}"
-                ))),
-            }
-        }
-    }
 }
 
 fn format_path(path: &Path) -> String {
@@ -720,116 +671,5 @@ mod tests {
             ]
         );
         assert!(parse_form(b"").is_empty());
-    }
-
-    #[test]
-    fn json_policy_checks_size_then_media_type_then_syntax() {
-        let p = BodyPolicy::Json {
-            max_bytes: 8,
-            required: true,
-        };
-        let ct = Some("application/json");
-        assert!(check_policy(&p, ct, b"{}").is_ok());
-        assert_eq!(
-            check_policy(&p, Some("text/plain"), b"123456789")
-                .unwrap_err()
-                .code,
-            ErrorCode::PayloadTooLarge
-        );
-        assert_eq!(
-            check_policy(&p, Some("text/plain"), b"{}")
-                .unwrap_err()
-                .code,
-            ErrorCode::UnsupportedMediaType
-        );
-        assert_eq!(
-            check_policy(&p, None, b"{}").unwrap_err().code,
-            ErrorCode::UnsupportedMediaType
-        );
-        assert_eq!(
-            check_policy(&p, ct, b"{").unwrap_err().code,
-            ErrorCode::MalformedJson
-        );
-        assert_eq!(
-            check_policy(&p, ct, b"").unwrap_err().code,
-            ErrorCode::MalformedJson
-        );
-    }
-
-    #[test]
-    fn optional_json_policy_accepts_an_empty_body_without_content_type() {
-        let p = BodyPolicy::Json {
-            max_bytes: 1024,
-            required: false,
-        };
-        assert!(check_policy(&p, None, b"").is_ok());
-        assert!(check_policy(&p, Some("application/json"), b"{}").is_ok());
-        assert_eq!(
-            check_policy(&p, None, b"{}").unwrap_err().code,
-            ErrorCode::UnsupportedMediaType
-        );
-        assert_eq!(
-            check_policy(&p, Some("application/json"), b"{x")
-                .unwrap_err()
-                .code,
-            ErrorCode::MalformedJson
-        );
-    }
-
-    #[test]
-    fn sealed_policy_checks_size_and_media_type_only() {
-        let p = BodyPolicy::Sealed;
-        let ct = Some("application/json");
-        assert!(check_policy(&p, ct, b"not json: the seal layer decides").is_ok());
-        let big = vec![b' '; crate::routes::SEALED_MAX_BYTES + 1];
-        assert_eq!(
-            check_policy(&p, ct, &big).unwrap_err().code,
-            ErrorCode::PayloadTooLarge
-        );
-        assert!(check_policy(&p, ct, &big[1..]).is_ok());
-        assert_eq!(
-            check_policy(&p, Some("text/plain"), b"{}")
-                .unwrap_err()
-                .code,
-            ErrorCode::UnsupportedMediaType
-        );
-    }
-
-    #[test]
-    fn form_or_json_policy_accepts_either_media_type() {
-        let p = BodyPolicy::FormOrJson { max_bytes: 64 };
-        assert!(
-            check_policy(
-                &p,
-                Some("application/x-www-form-urlencoded"),
-                b"List-Unsubscribe=One-Click"
-            )
-            .is_ok()
-        );
-        assert!(check_policy(&p, Some("application/json"), b"{}").is_ok());
-        // An empty body (the token in the query) needs no Content-Type.
-        assert!(check_policy(&p, None, b"").is_ok());
-        assert!(check_policy(&p, Some("text/plain"), b"").is_ok());
-        assert_eq!(
-            check_policy(&p, Some("application/json"), b"List-Unsubscribe=One-Click")
-                .unwrap_err()
-                .code,
-            ErrorCode::MalformedJson
-        );
-        let err = check_policy(&p, Some("text/plain"), b"x").unwrap_err();
-        assert_eq!(err.code, ErrorCode::UnsupportedMediaType);
-        assert_eq!(
-            err.message,
-            "Content-Type must be application/json or application/x-www-form-urlencoded"
-        );
-        assert_eq!(
-            check_policy(&p, None, &[b'a'; 65]).unwrap_err().code,
-            ErrorCode::PayloadTooLarge
-        );
-    }
-
-    #[test]
-    fn none_policy_ignores_the_body() {
-        assert!(check_policy(&BodyPolicy::None, None, b"whatever").is_ok());
     }
 }

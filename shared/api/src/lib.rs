@@ -10,21 +10,23 @@
 #![forbid(unsafe_code)]
 
 pub mod body;
+pub mod envelope;
 pub mod error;
-pub mod fault;
+pub mod failure;
 pub mod health;
 pub mod method;
-pub mod page;
 pub mod query;
+pub mod request;
 pub mod response;
 pub mod routes;
 pub mod validate;
 
 pub use error::{ApiError, ErrorCode, FieldError};
-pub use fault::Fault;
+pub use failure::{Failure, Outcome};
 pub use health::{HealthReport, Indicator};
 pub use method::Method;
 pub use query::{KeysetPaging, OffsetPaging, PageInfo, Query};
+pub use request::ApiRequest;
 pub use response::ApiResponse;
 pub use routes::{
     BodyPolicy, Params, Resolution, RouteId, RouteSpec, Service, resolve, routes_for,

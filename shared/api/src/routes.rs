@@ -65,8 +65,8 @@ impl Service {
     }
 }
 
-/// What request body a route takes, and how it is checked (see
-/// [`crate::body::check_policy`]).
+/// What request body a route takes (the edge checks it before the body
+/// crosses to the owning worker).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BodyPolicy {
     /// No body is read.
@@ -103,6 +103,11 @@ macro_rules! route_ids {
         impl RouteId {
             /// Every route id, in declaration order.
             pub const ALL: &'static [RouteId] = &[$(RouteId::$id,)+];
+
+            /// The variant's name (what the gateway tells a domain worker).
+            pub fn as_str(self) -> &'static str {
+                match self { $(RouteId::$id => stringify!($id),)+ }
+            }
         }
     };
 }
@@ -157,6 +162,11 @@ route_ids! {
 }
 
 impl RouteId {
+    /// Inverse of [`RouteId::as_str`].
+    pub fn parse(name: &str) -> Option<RouteId> {
+        RouteId::ALL.iter().copied().find(|id| id.as_str() == name)
+    }
+
     /// This route's catalogue entry.
     pub fn spec(self) -> &'static RouteSpec {
         ROUTES
@@ -177,6 +187,17 @@ pub struct RouteSpec {
     pub body: BodyPolicy,
     /// Exists only when the dev flag is on (404 otherwise).
     pub dev_only: bool,
+}
+
+impl RouteSpec {
+    /// The decoded parameters of `path` under this route's pattern alone
+    /// (for a hop that already knows the route); `None` when it does not
+    /// match.
+    pub fn params(&self, path: &str) -> Option<Params> {
+        let rest = path.strip_prefix('/')?;
+        let segments: Vec<&str> = rest.split('/').collect();
+        match_pattern(self.pattern, &segments)
+    }
 }
 
 const fn route(

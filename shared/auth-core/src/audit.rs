@@ -2,7 +2,6 @@
 //! whom, in which request, from which (keyed-hashed) address and user agent.
 //! Never a secret: no password, token, code, TOTP secret or hash of one —
 //! [`Event::detail`] carries only reasons and role names.
-use sealpost_api::page::offset_page;
 use sealpost_api::query::{OffsetPaging, PageInfo};
 use sealpost_ports::{PortError, Rng, SiteDb, Sql, SqlValue, Statement, rfc3339};
 use serde::Serialize;
@@ -218,15 +217,17 @@ pub async fn list<S: Sql>(
             from_where.push_str(&format!(" AND {column} = ?{}", binds.len() + 1));
         }
     }
-    let (rows, page): (Vec<AuditRow>, _) = offset_page(
-        db,
-        "id, type, at, user_id, actor_id, request_id, ip_hash, user_agent, detail",
-        &from_where,
-        &binds,
-        "at DESC, id DESC",
-        paging,
-    )
-    .await?;
+    let (rows, total): (Vec<AuditRow>, _) = db
+        .offset_page(
+            "id, type, at, user_id, actor_id, request_id, ip_hash, user_agent, detail",
+            &from_where,
+            &binds,
+            "at DESC, id DESC",
+            paging.limit(),
+            paging.offset(),
+        )
+        .await?;
+    let page = PageInfo::new(paging, total);
     let items = rows
         .into_iter()
         .map(|r| AuditItem {

@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod endpoint;
 pub mod keys;
 pub mod limits;
 pub mod mfa;
@@ -17,6 +18,7 @@ pub mod secrets;
 pub mod service;
 pub mod sessions;
 
+pub use endpoint::{Endpoint, SealSetup};
 pub use keys::{KeyCache, KeyPolicy, KeyRing, WrapKey};
 pub use seal_layer::{Outcome, SealContext};
 pub mod password;

@@ -4,7 +4,7 @@
 //! Refusals before a successful open are ordinary, unsealed envelopes.
 use std::future::Future;
 
-use sealpost_api::{ApiError, ApiResponse, ErrorCode};
+use sealpost_api::{ApiError, ApiResponse, ErrorCode, Failure};
 use sealpost_ports::{Clock, PortError, Rng, Sql, rfc3339};
 use sealpost_seal::{
     MAX_ENVELOPE_BYTES, ParsedEnvelope, ResponseSealer, SealError, VERSION, looks_sealed,
@@ -96,7 +96,7 @@ pub async fn open<S: Sql, C: Clock, R: Rng>(
     method: &str,
     path: &str,
     body: &[u8],
-) -> Result<Outcome, PortError> {
+) -> Result<Outcome, Failure> {
     if body.len() > MAX_ENVELOPE_BYTES {
         return Ok(Outcome::Refused(
             sealpost_api::body::check_size(body.len(), MAX_ENVELOPE_BYTES)
@@ -136,7 +136,7 @@ pub async fn open<S: Sql, C: Clock, R: Rng>(
     }
     let (plaintext, sealer) = match open_request(&key.secret, &env, method, path) {
         Ok(opened) => opened,
-        Err(SealError::Crypto) => return Err(PortError::Decode("seal crypto failure".into())),
+        Err(SealError::Crypto) => return Err(Failure::Crypto("opening a sealed request".into())),
         Err(_) => return Ok(refuse(ErrorCode::SealInvalid)),
     };
     let opened = Opened { plaintext, sealer };
@@ -156,7 +156,7 @@ pub async fn serve<S, C, R, F, Fut>(
     path: &str,
     body: &[u8],
     handler: F,
-) -> Result<ApiResponse, PortError>
+) -> Result<ApiResponse, Failure>
 where
     S: Sql,
     C: Clock,
@@ -166,13 +166,13 @@ where
 {
     match open(ctx, cache, method, path, body).await? {
         Outcome::Refused(resp) => Ok(resp),
-        Outcome::Replay(opened) => opened.seal(
+        Outcome::Replay(opened) => Ok(opened.seal(
             ApiError::new(ErrorCode::SealReplay).into_response(),
             ctx.rng,
-        ),
+        )?),
         Outcome::Open(opened) => {
             let inner = handler(opened.plaintext.clone()).await;
-            opened.seal(inner, ctx.rng)
+            Ok(opened.seal(inner, ctx.rng)?)
         }
     }
 }

@@ -17,7 +17,7 @@
 //! jobs are hints anyway (the consumer's claims are atomic).
 use sealpost_api::body::parse_json;
 use sealpost_api::routes::RouteId;
-use sealpost_api::{ApiError, ApiResponse, Validator};
+use sealpost_api::{ApiError, ApiRequest, ApiResponse, Validator};
 use sealpost_guard::{AccessClaims, Role, Verifier, live_caller, require_staff};
 use sealpost_ports::{Clock, PortError, Rng, SiteDb, Sql, Statement, parse_rfc3339, rfc3339};
 use serde::Deserialize;
@@ -27,7 +27,7 @@ use crate::ledger::finish_if_done;
 use crate::ports::{Job, WorkQueue};
 use crate::settings::Settings;
 
-pub use sealpost_api::Fault;
+pub use sealpost_api::Failure;
 
 /// Subscriber ids per queued [`Job`].
 pub const JOB_SIZE: usize = 50;
@@ -50,19 +50,7 @@ pub const BODY_MAX: usize = 50_000;
 /// How far ahead a campaign may be scheduled.
 pub const SCHEDULE_HORIZON_MS: i64 = 365 * 24 * 60 * 60 * 1000;
 
-type Answer = Result<ApiResponse, Fault>;
-
-/// One admin campaigns request, after routing.
-#[derive(Debug, Clone, Copy)]
-pub struct AdminInput<'r> {
-    pub route: RouteId,
-    /// The JSON body; may be empty.
-    pub body: &'r [u8],
-    /// The `Authorization` header.
-    pub authorization: Option<&'r str>,
-    /// The `{id}` path parameter.
-    pub id: Option<&'r str>,
-}
+type Answer = Result<ApiResponse, Failure>;
 
 /// The campaigns admin service for one request (`POST /admin/campaigns`,
 /// `POST /admin/campaigns/{id}/send`, `GET /admin/campaigns/{id}`).
@@ -129,7 +117,7 @@ struct Counts {
     skipped: i64,
 }
 
-fn not_found() -> Fault {
+fn not_found() -> Failure {
     ApiError::not_found()
         .with_message("No such campaign")
         .into()
@@ -182,8 +170,8 @@ fn check_body(v: &mut Validator, field: &str, body: &str) {
 
 impl<S: Sql, C: Clock, R: Rng, Q: WorkQueue> Sending<'_, S, C, R, Q> {
     /// Serves `input`.
-    pub async fn handle(&self, input: AdminInput<'_>) -> Answer {
-        match input.route {
+    pub async fn handle(&self, input: &ApiRequest) -> Answer {
+        match input.id() {
             RouteId::AdminCampaignCreate => self.create(input).await,
             RouteId::AdminCampaignSend => self.send(input).await,
             RouteId::AdminCampaignGet => self.get(input).await,
@@ -192,8 +180,9 @@ impl<S: Sql, C: Clock, R: Rng, Q: WorkQueue> Sending<'_, S, C, R, Q> {
     }
 
     /// The caller: a live session, the admin role and a second factor.
-    async fn admin(&self, input: AdminInput<'_>) -> Result<AccessClaims, Fault> {
-        let claims = live_caller(self.verifier, input.authorization, &self.db, self.clock).await?;
+    async fn admin(&self, input: &ApiRequest) -> Result<AccessClaims, Failure> {
+        let claims =
+            live_caller(self.verifier, input.authorization(), &self.db, self.clock).await?;
         require_staff(&claims, Role::Admin)?;
         Ok(claims)
     }
@@ -232,15 +221,15 @@ impl<S: Sql, C: Clock, R: Rng, Q: WorkQueue> Sending<'_, S, C, R, Q> {
     }
 
     /// The view of campaign `id` as stored now (with live counts).
-    async fn object(&self, id: &str) -> Result<Value, Fault> {
+    async fn object(&self, id: &str) -> Result<Value, Failure> {
         let campaign = self.load(id).await?.ok_or_else(not_found)?;
         let counts = self.counts(id).await?;
         Ok(view(&campaign, &counts))
     }
 
-    async fn create(&self, input: AdminInput<'_>) -> Answer {
+    async fn create(&self, input: &ApiRequest) -> Answer {
         let claims = self.admin(input).await?;
-        let body: CreateInput = parse_json(input.body)?;
+        let body: CreateInput = parse_json(&input.body)?;
         let now = self.clock.now_ms();
         let subject_en = body.subject.en.trim();
         let subject_vi = body.subject.vi.trim();
@@ -301,9 +290,9 @@ impl<S: Sql, C: Clock, R: Rng, Q: WorkQueue> Sending<'_, S, C, R, Q> {
     /// `advance` failure (the queue is down) is answered as a fault: the
     /// campaign is sending and the cron completes the work, and sending
     /// again is safe.
-    async fn send(&self, input: AdminInput<'_>) -> Answer {
+    async fn send(&self, input: &ApiRequest) -> Answer {
         self.admin(input).await?;
-        let id = input.id.unwrap_or_default();
+        let id = input.param("id").unwrap_or_default();
         let now = self.clock.now_ms();
         self.db
             .execute(
@@ -336,9 +325,9 @@ impl<S: Sql, C: Clock, R: Rng, Q: WorkQueue> Sending<'_, S, C, R, Q> {
         ))
     }
 
-    async fn get(&self, input: AdminInput<'_>) -> Answer {
+    async fn get(&self, input: &ApiRequest) -> Answer {
         self.admin(input).await?;
-        let id = input.id.unwrap_or_default();
+        let id = input.param("id").unwrap_or_default();
         Ok(ApiResponse::query(&self.object(id).await?))
     }
 }

@@ -8,6 +8,7 @@
 //! docs/adr/0013 and 0014.
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod batches;
 pub mod bot_check;
 pub mod campaigns;

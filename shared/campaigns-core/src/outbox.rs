@@ -23,7 +23,7 @@
 //! taken by the consumer ([`crate::delivery::deliver`]) between the
 //! provider's answer and recording it.
 use sealpost_api::body::parse_json;
-use sealpost_api::{ApiResponse, Fault, Query, Validator};
+use sealpost_api::{ApiResponse, Failure, Query, Validator};
 use sealpost_ports::{Clock, PortError, Rng, Sql, Statement, rfc3339};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -336,7 +336,7 @@ struct FaultView<'a> {
 /// `PUT /__dev/mail/faults` `{kind, match, count}`: the next `count`
 /// batches with a recipient containing `match` fail with `kind` (`count` 0
 /// clears the fault). 200 mutation with `{kind, match, remaining}`.
-pub async fn set_fault<S: Sql>(sql: &S, body: &[u8]) -> Result<ApiResponse, Fault> {
+pub async fn set_fault<S: Sql>(sql: &S, body: &[u8]) -> Result<ApiResponse, Failure> {
     let input: FaultInput = parse_json(body)?;
     let pattern = input.pattern.trim().to_lowercase();
     let mut v = Validator::new();
@@ -358,7 +358,7 @@ pub async fn set_fault<S: Sql>(sql: &S, body: &[u8]) -> Result<ApiResponse, Faul
             Statement::new("DELETE FROM dev_faults WHERE kind = ?1 AND match = ?2")
                 .bind(input.kind.as_str())
                 .bind(pattern.as_str()),
-            "Fault cleared",
+            "Failure cleared",
         )
     } else {
         (
@@ -369,7 +369,7 @@ pub async fn set_fault<S: Sql>(sql: &S, body: &[u8]) -> Result<ApiResponse, Faul
             .bind(input.kind.as_str())
             .bind(pattern.as_str())
             .bind(input.count),
-            "Fault set",
+            "Failure set",
         )
     };
     sql.execute(&stmt).await?;
@@ -409,7 +409,7 @@ struct MailView {
 /// to `to` (trimmed, lower-cased), or everyone's without it; at most
 /// `limit` (1–1000, default 100). 200 `{"data":[{to, subject, text, html,
 /// headers, sentAt}]}`.
-pub async fn dev_mail<S: Sql>(sql: &S, query: &Query) -> Result<ApiResponse, Fault> {
+pub async fn dev_mail<S: Sql>(sql: &S, query: &Query) -> Result<ApiResponse, Failure> {
     let mut v = Validator::new();
     let to = query.get("to").map(|t| t.trim().to_lowercase());
     if let Some(to) = &to {

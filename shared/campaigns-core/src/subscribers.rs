@@ -12,10 +12,9 @@
 //! change nothing (link scanners follow links); only their forms' POSTs do.
 //! Contract: API.md (Campaigns); decisions: docs/api.md (Campaigns).
 use sealpost_api::body::{FORM_MEDIA_TYPE, media_type, parse_form, parse_json};
-use sealpost_api::page::offset_page;
-use sealpost_api::query::{OffsetPaging, Query};
+use sealpost_api::query::OffsetPaging;
 use sealpost_api::routes::RouteId;
-use sealpost_api::{ApiError, ApiResponse, ErrorCode, PageInfo, Validator};
+use sealpost_api::{ApiError, ApiRequest, ApiResponse, ErrorCode, PageInfo, Validator};
 use sealpost_guard::{Role, Verifier, live_caller, require_staff};
 use sealpost_ports::{
     Clock, PortError, RateLimiter, Rng, SiteDb, Sql, SqlValue, Statement, rfc3339,
@@ -30,7 +29,7 @@ use crate::ports::{Mailer, Turnstile};
 use crate::rate::Pause;
 use crate::settings::Settings;
 
-pub use sealpost_api::Fault;
+pub use sealpost_api::Failure;
 
 mod subscribe;
 pub use subscribe::{
@@ -38,7 +37,7 @@ pub use subscribe::{
     SUBSCRIBE_MESSAGE, SUBSCRIBE_RETRY_AFTER_SECS, TURNSTILE_TOKEN_MAX,
 };
 
-type Answer = Result<ApiResponse, Fault>;
+type Answer = Result<ApiResponse, Failure>;
 
 /// Longest `q` of the admin list, in characters.
 pub const QUERY_MAX: usize = 254;
@@ -53,23 +52,6 @@ pub const DEV_SEED_MAX: i64 = 20_000;
 const SEED_ROWS_PER_STATEMENT: usize = 24;
 /// Seeding statements per D1 batch.
 const SEED_STATEMENTS_PER_BATCH: usize = 50;
-
-/// One subscriptions request, after routing.
-#[derive(Debug, Clone, Copy)]
-pub struct PublicInput<'r> {
-    pub route: RouteId,
-    /// The body (JSON, or a form on the two link POSTs); may be empty.
-    pub body: &'r [u8],
-    /// The `Content-Type` header.
-    pub content_type: Option<&'r str>,
-    /// The `Accept` header (a browser's form post gets an HTML page).
-    pub accept: Option<&'r str>,
-    /// The `Authorization` header (the admin list).
-    pub authorization: Option<&'r str>,
-    pub query: &'r Query,
-    /// The client's IP (the subscribe throttle's key); may be empty.
-    pub client_ip: &'r str,
-}
 
 /// The subscriptions service for one request (routes `Subscribe`,
 /// `SubscribeConfirmPage`, `SubscribeConfirm`, `UnsubscribePage`,
@@ -170,7 +152,7 @@ struct Item {
     confirmed_at: Option<String>,
 }
 
-fn token_invalid() -> Fault {
+fn token_invalid() -> Failure {
     ApiError::new(ErrorCode::TokenInvalid).into()
 }
 
@@ -196,8 +178,8 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, T: Turnstile, M: Mailer, P: Pause
     Subscriptions<'_, S, C, R, L, T, M, P>
 {
     /// Serves `input`.
-    pub async fn handle(&self, input: PublicInput<'_>) -> Answer {
-        match input.route {
+    pub async fn handle(&self, input: &ApiRequest) -> Answer {
+        match input.id() {
             RouteId::Subscribe => self.subscribe(input).await,
             RouteId::SubscribeConfirmPage => Ok(self.confirm_page(input)),
             RouteId::SubscribeConfirm => self.confirm(input).await,
@@ -216,7 +198,7 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, T: Turnstile, M: Mailer, P: Pause
     // ---- the confirmation link ----------------------------------------------
 
     /// `GET /subscribe/confirm?token`: a page with a button; no write.
-    fn confirm_page(&self, input: PublicInput<'_>) -> ApiResponse {
+    fn confirm_page(&self, input: &ApiRequest) -> ApiResponse {
         let now = self.clock.now_ms();
         match input.query.get("token").map(str::trim) {
             Some(token) if self.keys.check_confirm(token, now).is_some() => {
@@ -227,15 +209,15 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, T: Turnstile, M: Mailer, P: Pause
     }
 
     /// `POST /subscribe/confirm` with `{token}` or `token=…`.
-    async fn confirm(&self, input: PublicInput<'_>) -> Answer {
-        let form = is_form(input.content_type);
-        let browser = form && accepts_html(input.accept);
+    async fn confirm(&self, input: &ApiRequest) -> Answer {
+        let form = is_form(input.header("content-type"));
+        let browser = form && accepts_html(input.header("accept"));
         let token = if form {
-            form_token(input.body)?
-        } else if is_blank(input.body) {
+            form_token(&input.body)?
+        } else if is_blank(&input.body) {
             None
         } else {
-            parse_json::<TokenInput>(input.body)?.token
+            parse_json::<TokenInput>(&input.body)?.token
         };
         let Some(token) = token else {
             return Err(ApiError::field("token", "Required").into());
@@ -302,7 +284,7 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, T: Turnstile, M: Mailer, P: Pause
     // ---- the unsubscribe link -------------------------------------------------
 
     /// `GET /unsubscribe?token`: a one-click form; no write.
-    fn unsubscribe_page(&self, input: PublicInput<'_>) -> ApiResponse {
+    fn unsubscribe_page(&self, input: &ApiRequest) -> ApiResponse {
         match input.query.get("token").map(str::trim) {
             Some(token) if self.keys.check_unsubscribe(token).is_some() => {
                 html(200, pages::unsubscribe_page(token))
@@ -314,20 +296,20 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, T: Turnstile, M: Mailer, P: Pause
     /// `POST /unsubscribe?token`: RFC 8058 one-click (the form body
     /// `List-Unsubscribe=One-Click`), an empty body, or JSON `{}` /
     /// `{token}`. Repeats and unknown subscribers answer 200 too.
-    async fn unsubscribe(&self, input: PublicInput<'_>) -> Answer {
-        let form = is_form(input.content_type);
-        let browser = form && accepts_html(input.accept);
-        let body_token = if is_blank(input.body) {
+    async fn unsubscribe(&self, input: &ApiRequest) -> Answer {
+        let form = is_form(input.header("content-type"));
+        let browser = form && accepts_html(input.header("accept"));
+        let body_token = if is_blank(&input.body) {
             None
-        } else if form || is_multipart(input.content_type) {
+        } else if form || is_multipart(input.header("content-type")) {
             let one_click = if form {
-                let pairs = parse_form(input.body);
+                let pairs = parse_form(&input.body);
                 pairs.len() == 1
                     && pairs
                         .first()
                         .is_some_and(|(k, v)| k == "List-Unsubscribe" && v == "One-Click")
             } else {
-                multipart_one_click(input.body)
+                multipart_one_click(&input.body)
             };
             if !one_click {
                 return Err(ApiError::field(
@@ -338,7 +320,7 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, T: Turnstile, M: Mailer, P: Pause
             }
             None
         } else {
-            parse_json::<TokenInput>(input.body)?.token
+            parse_json::<TokenInput>(&input.body)?.token
         };
         let token = input
             .query
@@ -387,12 +369,13 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, T: Turnstile, M: Mailer, P: Pause
 
     // ---- GET /admin/subscribers -------------------------------------------------
 
-    async fn admin_list(&self, input: PublicInput<'_>) -> Answer {
-        let claims = live_caller(self.verifier, input.authorization, &self.db, self.clock).await?;
+    async fn admin_list(&self, input: &ApiRequest) -> Answer {
+        let claims =
+            live_caller(self.verifier, input.authorization(), &self.db, self.clock).await?;
         require_staff(&claims, Role::Admin)?;
 
         let mut v = Validator::new();
-        let paging = match OffsetPaging::from_query(input.query) {
+        let paging = match OffsetPaging::from_query(&input.query) {
             Ok(p) => p,
             Err(e) => {
                 for fe in e.errors {
@@ -438,15 +421,18 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, T: Turnstile, M: Mailer, P: Pause
         binds: &[SqlValue],
         paging: &OffsetPaging,
     ) -> Result<(Vec<ListRow>, PageInfo), PortError> {
-        offset_page(
-            &self.db,
-            LIST_COLUMNS,
-            &format!("FROM subscribers {filter}"),
-            binds,
-            "created_at DESC, id DESC",
-            paging,
-        )
-        .await
+        let (rows, total) = self
+            .db
+            .offset_page(
+                LIST_COLUMNS,
+                &format!("FROM subscribers {filter}"),
+                binds,
+                "created_at DESC, id DESC",
+                paging.limit(),
+                paging.offset(),
+            )
+            .await?;
+        Ok((rows, PageInfo::new(paging, total)))
     }
 
     fn item(&self, row: &ListRow) -> Item {
@@ -538,8 +524,8 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, T: Turnstile, M: Mailer, P: Pause
     /// Creates `count` confirmed subscribers `{prefix}-{i}@{domain}` (for
     /// benchmarks and the e2e tests; DEV_MODE only). Existing addresses are
     /// left alone; `created` counts the new rows.
-    async fn dev_seed(&self, input: PublicInput<'_>) -> Answer {
-        let body: DevSeedInput = parse_json(input.body)?;
+    async fn dev_seed(&self, input: &ApiRequest) -> Answer {
+        let body: DevSeedInput = parse_json(&input.body)?;
         let mut v = Validator::new();
         let domain = body.domain.as_deref().unwrap_or("bench.test");
         let domain_ok = SubscriberEmail::parse(&format!("a@{domain}")).is_ok();

@@ -6,11 +6,9 @@ mod common;
 use std::collections::{HashMap, HashSet};
 
 use common::{MINUTE, SECOND, SITE, World};
-use sealpost_api::ApiResponse;
 use sealpost_api::routes::RouteId;
-use sealpost_campaigns_core::campaigns::{
-    AdminInput, Fault, JOB_SIZE, MATERIALISE_CHUNK, Sending, advance,
-};
+use sealpost_api::{ApiRequest, ApiResponse};
+use sealpost_campaigns_core::campaigns::{Failure, JOB_SIZE, MATERIALISE_CHUNK, Sending, advance};
 use sealpost_campaigns_core::cron::{CronReport, reconcile};
 use sealpost_campaigns_core::settings::Settings;
 use sealpost_guard::Role;
@@ -41,7 +39,7 @@ impl World {
         token: Option<&str>,
         id: Option<&str>,
         body: &[u8],
-    ) -> Result<ApiResponse, Fault> {
+    ) -> Result<ApiResponse, Failure> {
         let settings = Settings::default();
         let service = Sending {
             db: SiteDb::new(&self.db, SiteId::default_site()),
@@ -51,13 +49,14 @@ impl World {
             verifier: Some(&self.verifier),
             settings: &settings,
         };
-        let header = token.map(|t| format!("Bearer {t}"));
-        block_on(service.handle(AdminInput {
-            route,
-            body,
-            authorization: header.as_deref(),
-            id,
-        }))
+        let mut req = ApiRequest::new(route, SiteId::default_site()).with_body(body);
+        if let Some(t) = token {
+            req = req.with_bearer(t);
+        }
+        if let Some(id) = id {
+            req = req.with_param("id", id);
+        }
+        block_on(service.handle(&req))
     }
 
     fn campaigns(&self, route: RouteId, token: &str, id: Option<&str>, body: &Value) -> Reply {
@@ -68,8 +67,8 @@ impl World {
         };
         let resp = match self.sending_call(route, Some(token), id, &bytes) {
             Ok(r) => r,
-            Err(Fault::Api(e)) => e.into_response(),
-            Err(Fault::Port(e)) => panic!("platform failure: {e}"),
+            Err(Failure::Api(e)) => e.into_response(),
+            Err(f) => panic!("internal failure: {f:?}"),
         };
         Reply {
             status: resp.status,
@@ -255,7 +254,7 @@ fn campaign_routes_need_a_live_admin_with_a_second_factor() {
     let body = valid_campaign().to_string().into_bytes();
 
     let anonymous = match w.sending_call(RouteId::AdminCampaignCreate, None, None, &body) {
-        Err(Fault::Api(e)) => e,
+        Err(Failure::Api(e)) => e,
         other => panic!("expected a refusal, got {other:?}"),
     };
     assert_eq!(anonymous.status(), 401);
@@ -481,7 +480,7 @@ fn when_the_queue_is_down_the_rows_stay_due_and_the_cron_enqueues_them() {
     let failed = w.sending_call(RouteId::AdminCampaignSend, Some(&admin), Some(&id), b"");
     assert!(matches!(
         failed,
-        Err(Fault::Port(PortError::Unavailable(_)))
+        Err(Failure::Port(PortError::Unavailable(_)))
     ));
     assert_eq!(w.status(&id), "sending", "the start itself stands");
     assert_eq!(

@@ -11,7 +11,7 @@ use std::cell::Cell;
 
 use common::ledger::{addresses, each_once, settings};
 use common::{MINUTE, SECOND, SITE, Step, World};
-use sealpost_api::{ApiResponse, ErrorCode, Fault, Query};
+use sealpost_api::{ApiResponse, ErrorCode, Failure, Query};
 use sealpost_campaigns_core::cron::reconcile;
 use sealpost_campaigns_core::delivery::{Verdict, dead_letter, deliver};
 use sealpost_campaigns_core::outbox::{dev_mail, set_fault, take_fault};
@@ -28,9 +28,9 @@ fn body(r: &ApiResponse) -> Value {
     r.body_json().expect("json body")
 }
 
-fn validation_fields(r: Result<ApiResponse, Fault>) -> Vec<String> {
+fn validation_fields(r: Result<ApiResponse, Failure>) -> Vec<String> {
     match r {
-        Err(Fault::Api(e)) => {
+        Err(Failure::Api(e)) => {
             assert_eq!(e.code, ErrorCode::ValidationFailed);
             e.errors.into_iter().map(|f| f.field).collect()
         }
@@ -921,11 +921,11 @@ fn fault_and_inbox_requests_are_validated() {
         validation_fields(set(r#"{"kind":"5xx","match":"a","count":1,"extra":1}"#)),
         ["extra"]
     );
-    assert!(matches!(set("{"), Err(Fault::Api(_))));
+    assert!(matches!(set("{"), Err(Failure::Api(_))));
     let ok = set(r#"{"kind":"crash","match":"@Y.test","count":3}"#).unwrap();
     assert_eq!(
         body(&ok),
-        serde_json::json!({"success": true, "message": "Fault set",
+        serde_json::json!({"success": true, "message": "Failure set",
             "data": {"kind": "crash", "match": "@y.test", "remaining": 3}})
     );
 

@@ -9,9 +9,8 @@ mod common;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::{MINUTE, SITE, Step, World};
-use sealpost_api::ApiResponse;
-use sealpost_api::query::Query;
 use sealpost_api::routes::RouteId;
+use sealpost_api::{ApiRequest, ApiResponse};
 use sealpost_campaigns_core::bot_check;
 use sealpost_campaigns_core::keys::CONFIRM_TTL_MS;
 use sealpost_campaigns_core::ports::{
@@ -19,7 +18,7 @@ use sealpost_campaigns_core::ports::{
 };
 use sealpost_campaigns_core::rate::Pause;
 use sealpost_campaigns_core::settings::Settings;
-use sealpost_campaigns_core::subscribers::{Fault, PublicInput, Subscriptions};
+use sealpost_campaigns_core::subscribers::{Failure, Subscriptions};
 use sealpost_guard::Role;
 use sealpost_ports::{PortError, SiteDb, SiteId, Statement};
 use sealpost_testkit::{ManualClock, block_on};
@@ -171,20 +170,23 @@ impl World {
             verifier: Some(&self.verifier),
             dev: req.dev,
         };
-        let query = Query::parse(req.query);
-        let header = req.bearer.map(|t| format!("Bearer {t}"));
-        match block_on(service.handle(PublicInput {
-            route: req.route,
-            body: &req.body,
-            content_type: req.content_type,
-            accept: req.accept,
-            authorization: header.as_deref(),
-            query: &query,
-            client_ip: req.ip,
-        })) {
+        let mut api = ApiRequest::new(req.route, SiteId::default_site())
+            .with_query(req.query)
+            .with_client_ip(req.ip)
+            .with_body(req.body.clone());
+        if let Some(t) = req.bearer {
+            api = api.with_bearer(t);
+        }
+        if let Some(ct) = req.content_type {
+            api = api.with_header("content-type", ct);
+        }
+        if let Some(accept) = req.accept {
+            api = api.with_header("accept", accept);
+        }
+        match block_on(service.handle(&api)) {
             Ok(r) => r,
-            Err(Fault::Api(e)) => e.into_response(),
-            Err(Fault::Port(e)) => panic!("platform failure: {e}"),
+            Err(Failure::Api(e)) => e.into_response(),
+            Err(f) => panic!("internal failure: {f:?}"),
         }
     }
 

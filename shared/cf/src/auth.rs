@@ -11,13 +11,13 @@ use std::rc::Rc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use sealpost_api::{ApiError, ErrorCode};
-use sealpost_guard::{Verifier, bearer};
+use sealpost_api::routes::RouteId;
+use sealpost_api::{ApiError, ApiRequest, ErrorCode, Failure};
+use sealpost_guard::{KeyNeed, Verifier, bearer};
 use sealpost_ports::{Clock, SiteId};
 use worker::{Env, Headers, Method, Request, RequestInit};
 
-use crate::domain::Failure;
-use crate::http::{HEADER_REQUEST_ID, HEADER_SITE};
+use crate::http::{HEADER_REQUEST_ID, HEADER_ROUTE, HEADER_SITE};
 use crate::log;
 use crate::sys::SystemClock;
 
@@ -75,6 +75,7 @@ async fn fetch(env: &Env, site: &SiteId, request_id: &str) -> Result<Verifier, S
     headers
         .set(HEADER_SITE, site.as_str())
         .and_then(|()| headers.set(HEADER_REQUEST_ID, request_id))
+        .and_then(|()| headers.set(HEADER_ROUTE, RouteId::AuthJwks.as_str()))
         .map_err(|e| e.to_string())?;
     let mut init = RequestInit::new();
     init.with_method(Method::Get).with_headers(headers);
@@ -148,6 +149,21 @@ pub async fn verifier(
         });
     });
     out
+}
+
+/// The keys `req` needs, as its core decided ([`KeyNeed`]): none, the
+/// keys or the failure, or the keys if they can be had.
+pub async fn keys_for(
+    env: &Env,
+    req: &ApiRequest,
+    need: KeyNeed,
+) -> Result<Option<Rc<Verifier>>, Failure> {
+    let fetch = || verifier(env, &req.site, &req.request_id, req.authorization());
+    match need {
+        KeyNeed::None => Ok(None),
+        KeyNeed::Required => fetch().await.map(Some),
+        KeyNeed::BestEffort => Ok(fetch().await.ok()),
+    }
 }
 
 #[cfg(test)]

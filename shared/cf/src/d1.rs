@@ -23,6 +23,15 @@ const MAX_SAFE_INTEGER: i64 = 9_007_199_254_740_991;
 #[derive(Debug)]
 pub struct D1Sql(pub D1Database);
 
+impl D1Sql {
+    /// The worker's `DB` binding.
+    pub fn from_env(env: &worker::Env) -> Result<D1Sql, sealpost_api::Failure> {
+        env.d1(crate::domain::DB_BINDING)
+            .map(D1Sql)
+            .map_err(|e| sealpost_api::Failure::Platform(format!("binding DB: {e}")))
+    }
+}
+
 /// `i` as a JavaScript number, when it carries it exactly. The magnitude is
 /// taken unsigned: `i64::MIN` has no signed absolute value.
 fn js_safe_integer(i: i64) -> Option<f64> {

@@ -1,68 +1,31 @@
 //! The scaffold every domain worker (auth, content, comments, campaigns) runs
-//! requests through: its own `/health`, route resolution against the shared
-//! catalogue, the site and request id the gateway forwarded, one mapping of
-//! failures to the error envelope, and one JSON log line per request.
+//! requests through: its own `/health`, the route the gateway resolved (named
+//! in a header, so no worker resolves a path a second time), the site and
+//! request id the gateway forwarded, the one log-and-answer path for
+//! failures, and one JSON log line per request.
 use std::future::Future;
 
 use sealpost_api::health::{HealthReport, Indicator};
-use sealpost_api::routes::{self, Params, Resolution, RouteSpec, Service};
-use sealpost_api::{ApiError, ApiResponse, ErrorCode, Query};
+use sealpost_api::routes::{RouteId, Service};
+use sealpost_api::{ApiError, ApiRequest, ApiResponse, ErrorCode, Failure};
 use sealpost_ports::{Clock, Kv, PortError, SiteId};
 use worker::{Request, Response};
 
-use crate::http::{self, HEADER_CLIENT_IP, HEADER_REQUEST_ID, HEADER_SITE};
+use crate::http::{self, HEADER_CLIENT_IP, HEADER_REQUEST_ID, HEADER_ROUTE, HEADER_SITE};
 use crate::log;
 use crate::sys::SystemClock;
 
-/// A request the catalogue routed to this worker.
-#[derive(Debug)]
-pub struct DomainRequest {
-    pub route: &'static RouteSpec,
-    pub params: Params,
-    pub query: Query,
-    pub site: SiteId,
-    pub request_id: String,
-    pub client_ip: String,
-    pub req: Request,
+/// Converts the runtime's errors into [`Failure::Platform`] (`?` cannot:
+/// both types are foreign to this crate).
+pub trait PlatformResult<T> {
+    fn platform(self) -> Result<T, Failure>;
 }
 
-/// Why a handler did not produce a response: an answer for the client, or an
-/// internal fault that is logged with the request id and answered `INTERNAL`.
-#[derive(Debug)]
-pub enum Failure {
-    Api(ApiError),
-    Internal(String),
-}
-
-impl From<ApiError> for Failure {
-    fn from(e: ApiError) -> Self {
-        Failure::Api(e)
+impl<T> PlatformResult<T> for worker::Result<T> {
+    fn platform(self) -> Result<T, Failure> {
+        self.map_err(|e| Failure::Platform(e.to_string()))
     }
 }
-
-impl From<PortError> for Failure {
-    fn from(e: PortError) -> Self {
-        Failure::Internal(e.to_string())
-    }
-}
-
-impl From<sealpost_api::Fault> for Failure {
-    fn from(f: sealpost_api::Fault) -> Self {
-        match f {
-            sealpost_api::Fault::Api(e) => Failure::Api(e),
-            sealpost_api::Fault::Port(e) => Failure::Internal(e.to_string()),
-        }
-    }
-}
-
-impl From<worker::Error> for Failure {
-    fn from(e: worker::Error) -> Self {
-        Failure::Internal(e.to_string())
-    }
-}
-
-/// What a handler returns.
-pub type Outcome = Result<ApiResponse, Failure>;
 
 /// A handler's answer: an API response, or a platform response passed on
 /// as it is (a WebSocket upgrade, or an answer a Durable Object built).
@@ -84,28 +47,21 @@ impl From<Response> for Answer {
     }
 }
 
-/// Serves one request for `service`: `GET /health` runs `health`, every other
-/// path is resolved in the catalogue (without its dev-only routes) and handed
-/// to `handler`.
-pub async fn serve<H, F, T, C, CF>(
-    req: Request,
-    service: Service,
-    health: C,
-    handler: H,
-) -> worker::Result<Response>
-where
-    H: FnOnce(DomainRequest) -> F,
-    F: Future<Output = Result<T, Failure>>,
-    T: Into<Answer>,
-    C: FnOnce() -> CF,
-    CF: Future<Output = HealthReport>,
-{
-    serve_with_dev(req, service, false, health, handler).await
+/// The one path of a failure to the client: an internal one is logged with
+/// its cause under the request id; the answer is the failure's own
+/// ([`Failure::into_response`]).
+pub fn answer_failure(service: &str, request_id: &str, path: &str, f: Failure) -> ApiResponse {
+    if let Some(cause) = f.cause() {
+        log::internal_failure(service, request_id, path, cause);
+    }
+    f.into_response(request_id)
 }
 
-/// Like [`serve`], for a worker that owns dev-only routes: they exist only
-/// when `dev_mode` (otherwise 404, exactly like a path the catalogue lacks).
-pub async fn serve_with_dev<H, F, T, C, CF>(
+/// Serves one request for `service`: `GET /health` runs `health`; every
+/// other request carries the route the gateway resolved and is handed to
+/// `handler`. Dev-only routes exist only when `dev_mode` (otherwise 404,
+/// exactly like a path the catalogue lacks).
+pub async fn serve<H, F, T, C, CF>(
     req: Request,
     service: Service,
     dev_mode: bool,
@@ -113,7 +69,7 @@ pub async fn serve_with_dev<H, F, T, C, CF>(
     handler: H,
 ) -> worker::Result<Response>
 where
-    H: FnOnce(DomainRequest) -> F,
+    H: FnOnce(ApiRequest) -> F,
     F: Future<Output = Result<T, Failure>>,
     T: Into<Answer>,
     C: FnOnce() -> CF,
@@ -131,19 +87,16 @@ where
             log_health(service, &request_id, &report);
             Ok(Answer::Api(report.into_response()))
         }
-        Some(m) => route(req, service, dev_mode, m, &path, &request_id, handler)
-            .await
-            .map(Into::into),
+        Some(m) => match routed(req, service, dev_mode, m, &path, &request_id).await {
+            Ok(r) => handler(r).await.map(Into::into),
+            Err(f) => Err(f),
+        },
         None => Err(Failure::Api(ApiError::new(ErrorCode::MethodNotAllowed))),
     };
     let response = match outcome {
         Ok(Answer::Api(resp)) => http::to_response(resp)?,
         Ok(Answer::Raw(resp)) => resp,
-        Err(Failure::Api(e)) => http::to_response(e.into_response())?,
-        Err(Failure::Internal(cause)) => {
-            log::internal_failure(service.as_str(), &request_id, &path, cause);
-            http::to_response(ApiError::internal(Some(request_id.clone())).into_response())?
-        }
+        Err(f) => http::to_response(answer_failure(service.as_str(), &request_id, &path, f))?,
     };
     log::line("info", "request")
         .field("service", service.as_str())
@@ -166,43 +119,41 @@ pub fn log_health(service: Service, request_id: &str, report: &HealthReport) {
         .emit();
 }
 
-async fn route<H, F, T>(
-    req: Request,
+/// The request as the core sees it: the route the gateway named (it must be
+/// this worker's, for this method and path), the site, the client's key,
+/// the headers that crossed the edge and the body.
+async fn routed(
+    mut req: Request,
     service: Service,
     dev_mode: bool,
     method: sealpost_api::Method,
     path: &str,
     request_id: &str,
-    handler: H,
-) -> Result<T, Failure>
-where
-    H: FnOnce(DomainRequest) -> F,
-    F: Future<Output = Result<T, Failure>>,
-{
-    let (route, params) = match routes::resolve_with_dev(method, path, dev_mode) {
-        Resolution::Found { route, params } if route.service == service => (route, params),
-        Resolution::Found { .. } | Resolution::NotFound => return Err(ApiError::not_found().into()),
-        Resolution::MethodNotAllowed { allow } => {
-            return Err(ApiError::method_not_allowed(allow).into());
-        }
-    };
+) -> Result<ApiRequest, Failure> {
+    let from_gateway = |what: &str| Failure::Platform(format!("request arrived without {what}"));
+    let route = http::header(&req, HEADER_ROUTE)
+        .and_then(|name| RouteId::parse(&name))
+        .map(RouteId::spec)
+        .ok_or_else(|| from_gateway("a route from the gateway"))?;
+    if route.service != service || route.method != method || (route.dev_only && !dev_mode) {
+        return Err(ApiError::not_found().into());
+    }
+    let params = route
+        .params(path)
+        .ok_or_else(|| from_gateway("a path matching its route"))?;
     let site = http::header(&req, HEADER_SITE)
         .and_then(|s| SiteId::parse(&s).ok())
-        .ok_or_else(|| {
-            Failure::Internal("request arrived without a site from the gateway".into())
-        })?;
-    let client_ip = http::header(&req, HEADER_CLIENT_IP).unwrap_or_default();
-    let query = Query::parse(&http::raw_query(&req));
-    handler(DomainRequest {
-        route,
-        params,
-        query,
-        site,
-        request_id: request_id.to_owned(),
-        client_ip,
-        req,
-    })
-    .await
+        .ok_or_else(|| from_gateway("a site from the gateway"))?;
+    let mut api = ApiRequest::new(route.id, site)
+        .with_params(params)
+        .with_query(&http::raw_query(&req))
+        .with_request_id(request_id)
+        .with_client_ip(http::header(&req, HEADER_CLIENT_IP).unwrap_or_default());
+    for (name, value) in http::header_pairs(req.headers()) {
+        api = api.with_header(&name, value);
+    }
+    let body = req.bytes().await.platform()?;
+    Ok(api.with_body(body))
 }
 
 pub use sealpost_api::health::{check_kv, check_sql};
@@ -273,7 +224,7 @@ where
     .field("service", service.as_str())
     .field("cron", cron)
     .field("durMs", SystemClock.now_ms() - started);
-    if let Err(Failure::Internal(cause)) = outcome {
+    if let Some(cause) = outcome.err().and_then(|f| f.cause()) {
         line = line.field("cause", cause);
     }
     if let Err(cause) = heartbeat {

@@ -7,6 +7,9 @@ use worker::{Headers, Request, Response, ResponseBuilder};
 pub const HEADER_REQUEST_ID: &str = "x-request-id";
 /// The site the gateway resolved from the host; stripped from client requests.
 pub const HEADER_SITE: &str = "x-sealpost-site";
+/// The catalogue route the gateway resolved (`RouteId::as_str`); set only
+/// by the gateway (clients' copies never cross the edge).
+pub const HEADER_ROUTE: &str = "x-sealpost-route";
 /// The client's IP, set by Cloudflare (locally: whatever the client sends).
 pub const HEADER_CLIENT_IP: &str = "cf-connecting-ip";
 

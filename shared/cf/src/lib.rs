@@ -1,6 +1,6 @@
 //! Cloudflare adapters. This is the only shared crate that depends on `worker`:
 //! it implements the ports of `sealpost-ports` over D1, KV, the rate-limiting
-//! binding, `Date.now()` and `crypto.getRandomValues()`, converts between
+//! binding, the Cache API, `Date.now()` and `crypto.getRandomValues()`, converts between
 //! `worker` and `sealpost-api` types, writes JSON logs, and carries the scaffold
 //! every domain worker uses to answer requests (`domain::serve`).
 #![forbid(unsafe_code)]
@@ -15,5 +15,7 @@ pub mod page_cache;
 pub mod sys;
 
 pub use d1::D1Sql;
+pub use domain::PlatformResult;
 pub use kv::CfKv;
+pub use page_cache::EdgePageCache;
 pub use sys::{CryptoRng, SystemClock, WorkersRateLimiter};

@@ -15,4 +15,4 @@ pub mod model;
 pub mod service;
 pub mod store;
 
-pub use sealpost_api::Fault;
+pub use sealpost_api::Failure;

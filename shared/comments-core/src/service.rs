@@ -5,8 +5,11 @@
 //! only writers) after its own rate limit. Platform-free: everything goes
 //! through the ports, so the whole flow runs natively against SQLite.
 use sealpost_api::query::{KeysetPaging, Query};
-use sealpost_api::{ApiError, ApiResponse, ErrorCode, Fault};
-use sealpost_guard::{AccessClaims, Role, Verifier, live_caller, require_role, require_staff};
+use sealpost_api::routes::RouteId;
+use sealpost_api::{ApiError, ApiRequest, ApiResponse, ErrorCode, Failure};
+use sealpost_guard::{
+    AccessClaims, KeyNeed, Role, Verifier, live_caller, require_role, require_staff,
+};
 use sealpost_ports::{Clock, Rng, SiteDb, Sql};
 use serde_json::{Value, json};
 
@@ -34,11 +37,11 @@ impl<S: Sql, C: Clock> std::fmt::Debug for Comments<'_, S, C> {
 }
 
 /// 404 for a post that has no comments to show (unknown or unpublished).
-pub fn no_post() -> Fault {
+pub fn no_post() -> Failure {
     ApiError::not_found().with_message("No such post").into()
 }
 
-fn no_comment() -> Fault {
+fn no_comment() -> Failure {
     ApiError::not_found().with_message("No such comment").into()
 }
 
@@ -64,12 +67,12 @@ impl<'a, S: Sql, C: Clock> Comments<'a, S, C> {
     }
 
     /// The post id of a route, or 404 for one that cannot exist.
-    pub fn post_id(id: Option<&str>) -> Result<&str, Fault> {
+    pub fn post_id(id: Option<&str>) -> Result<&str, Failure> {
         id.filter(|id| model::is_id(id)).ok_or_else(no_post)
     }
 
     /// `GET /posts/{id}/comments?limit&before`.
-    pub async fn list(&self, post_id: &'a str, query: &Query) -> Result<ApiResponse, Fault> {
+    pub async fn list(&self, post_id: &'a str, query: &Query) -> Result<ApiResponse, Failure> {
         let paging = KeysetPaging::from_query(query, LIST_DEFAULT, LIST_MAX)?;
         let before = serial_param(query, "before", 1)?;
         let thread = self.thread(post_id);
@@ -92,7 +95,7 @@ impl<'a, S: Sql, C: Clock> Comments<'a, S, C> {
         &self,
         authorization: Option<&str>,
         body: &[u8],
-    ) -> Result<(AccessClaims, NewComment), Fault> {
+    ) -> Result<(AccessClaims, NewComment), Failure> {
         let claims = self.caller(authorization).await?;
         require_role(&claims, Role::Member)?;
         let comment = NewComment::parse(body)?;
@@ -101,7 +104,10 @@ impl<'a, S: Sql, C: Clock> Comments<'a, S, C> {
 
     /// `DELETE /admin/comments/{postId}/{commentId}` before the object: an
     /// editor or admin with a second factor.
-    pub async fn prepare_delete(&self, authorization: Option<&str>) -> Result<AccessClaims, Fault> {
+    pub async fn prepare_delete(
+        &self,
+        authorization: Option<&str>,
+    ) -> Result<AccessClaims, Failure> {
         let claims = self.caller(authorization).await?;
         require_staff(&claims, Role::Editor)?;
         Ok(claims)
@@ -109,7 +115,7 @@ impl<'a, S: Sql, C: Clock> Comments<'a, S, C> {
 
     /// `GET /posts/{id}/comments/live?since` before the object: `since`
     /// (default 0) and a published post.
-    pub async fn prepare_live(&self, post_id: &'a str, query: &Query) -> Result<i64, Fault> {
+    pub async fn prepare_live(&self, post_id: &'a str, query: &Query) -> Result<i64, Failure> {
         let since = serial_param(query, "since", 0)?.unwrap_or(0);
         if !self.thread(post_id).is_published().await? {
             return Err(no_post());
@@ -118,7 +124,7 @@ impl<'a, S: Sql, C: Clock> Comments<'a, S, C> {
     }
 
     /// The bearer token's claims, its session still live.
-    async fn caller(&self, authorization: Option<&str>) -> Result<AccessClaims, Fault> {
+    async fn caller(&self, authorization: Option<&str>) -> Result<AccessClaims, Failure> {
         live_caller(self.verifier, authorization, &self.db, self.clock).await
     }
 }
@@ -131,7 +137,7 @@ pub async fn create<S: Sql>(
     clock: &impl Clock,
     author_id: &str,
     comment: &NewComment,
-) -> Result<CommentRow, Fault> {
+) -> Result<CommentRow, Failure> {
     let id = rng.id()?;
     match thread
         .create(&id, author_id, comment, clock.now_ms())
@@ -158,7 +164,7 @@ pub async fn delete<S: Sql>(
     clock: &impl Clock,
     comment_id: &str,
     actor_id: &str,
-) -> Result<i64, Fault> {
+) -> Result<i64, Failure> {
     if !model::is_id(comment_id) {
         return Err(no_comment());
     }
@@ -178,14 +184,14 @@ pub fn deleted(post_id: &str, comment_id: &str, serial: i64) -> ApiResponse {
 }
 
 /// 429 for a commenter over the per-user rate.
-pub fn rate_limited(retry_after_secs: u32) -> Fault {
+pub fn rate_limited(retry_after_secs: u32) -> Failure {
     ApiError::rate_limited(retry_after_secs)
         .with_message("Too many comments; try again shortly")
         .into()
 }
 
 /// The refusal of a new live viewer (HTTP, before the upgrade).
-pub fn viewers_refused(admission: crate::live::Admission) -> Option<Fault> {
+pub fn viewers_refused(admission: crate::live::Admission) -> Option<Failure> {
     use crate::live::{Admission, VIEWERS_RETRY_AFTER_SECS};
     match admission {
         Admission::Admit => None,
@@ -204,6 +210,38 @@ pub fn viewers_refused(admission: crate::live::Admission) -> Option<Fault> {
 }
 
 /// 426 for a plain request to the live route.
-pub fn upgrade_required() -> Fault {
+pub fn upgrade_required() -> Failure {
     ApiError::new(ErrorCode::UpgradeRequired).into()
+}
+
+/// The answer to a live request that is not a WebSocket upgrade: 426 with
+/// `Upgrade: websocket`.
+pub fn upgrade_refusal() -> ApiResponse {
+    ApiError::new(ErrorCode::UpgradeRequired)
+        .into_response()
+        .with_header("Upgrade", "websocket")
+}
+
+/// Whether `req` needs the access-token keys: the two writes, when they
+/// carry a token (the reads are public; without a token a write answers
+/// 401 before it needs them).
+pub fn key_need(req: &ApiRequest) -> KeyNeed {
+    let writes = matches!(
+        req.id(),
+        RouteId::CommentCreate | RouteId::AdminCommentDelete
+    );
+    if writes && req.authorization().is_some() {
+        KeyNeed::Required
+    } else {
+        KeyNeed::None
+    }
+}
+
+/// The path parameter that names the post of `route`.
+pub fn post_param(route: RouteId) -> &'static str {
+    if route == RouteId::AdminCommentDelete {
+        "postId"
+    } else {
+        "id"
+    }
 }

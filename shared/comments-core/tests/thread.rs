@@ -2,7 +2,7 @@
 //! the real migrations, a manual clock, seeded randomness and real ES256
 //! access tokens.
 use sealpost_api::routes::RouteId;
-use sealpost_api::{ApiResponse, ErrorCode, Fault, Query};
+use sealpost_api::{ApiResponse, ErrorCode, Failure, Query};
 use sealpost_auth_core::tokens::{self, SigningKey};
 use sealpost_comments_core::model::{CommentRow, NewComment};
 use sealpost_comments_core::service::{self, Comments};
@@ -34,14 +34,14 @@ impl User {
     }
 }
 
-fn code(f: Fault) -> (u16, ErrorCode, Vec<String>) {
+fn code(f: Failure) -> (u16, ErrorCode, Vec<String>) {
     match f {
-        Fault::Api(e) => (
+        Failure::Api(e) => (
             e.status(),
             e.code,
             e.errors.iter().map(|x| x.field.clone()).collect(),
         ),
-        Fault::Port(e) => panic!("platform failure: {e}"),
+        other => panic!("internal failure: {other:?}"),
     }
 }
 
@@ -96,7 +96,7 @@ impl World {
 
     /// The whole write path of `POST /posts/{post}/comments` (the worker's
     /// checks, then the object's write).
-    fn post(&self, post: &str, who: &User, json: &Value) -> Result<CommentRow, Fault> {
+    fn post(&self, post: &str, who: &User, json: &Value) -> Result<CommentRow, Failure> {
         let (claims, comment) = block_on(
             self.comments()
                 .prepare_create(Some(&who.bearer()), json.to_string().as_bytes()),
@@ -116,7 +116,7 @@ impl World {
             .expect("comment")
     }
 
-    fn delete(&self, post: &str, comment: &str, who: &User) -> Result<i64, Fault> {
+    fn delete(&self, post: &str, comment: &str, who: &User) -> Result<i64, Failure> {
         let claims: AccessClaims = block_on(self.comments().prepare_delete(Some(&who.bearer())))?;
         block_on(service::delete(
             &self.thread(post),
@@ -126,7 +126,7 @@ impl World {
         ))
     }
 
-    fn list(&self, post: &str, query: &str) -> Result<Value, Fault> {
+    fn list(&self, post: &str, query: &str) -> Result<Value, Failure> {
         block_on(self.comments().list(post, &Query::parse(query))).map(|r| body(&r))
     }
 }
@@ -419,7 +419,9 @@ fn the_live_route_takes_since_and_needs_a_published_post() {
 
 #[test]
 fn a_members_live_comments_are_in_their_activity() {
-    use sealpost_content_core::{Content, Input};
+    use sealpost_api::ApiRequest;
+    use sealpost_content_core::Content;
+    use sealpost_testkit::MemPageCache;
     let w = World::new();
     let lan = w.member("lan");
     let admin = w.user("boss", &[Role::Admin], &["pwd", "otp"]);
@@ -428,6 +430,7 @@ fn a_members_live_comments_are_in_their_activity() {
     w.say("p1", &admin, "not lan's");
     w.delete("p2", &gone.id, &admin).unwrap();
     let limiter = MemRateLimiter::new(5, 60, w.clock.clone());
+    let pages = MemPageCache::new(w.clock.clone());
     let content = Content {
         db: SiteDb::new(&w.db, SiteId::default_site()),
         clock: &w.clock,
@@ -435,20 +438,11 @@ fn a_members_live_comments_are_in_their_activity() {
         verifier: Some(&w.verifier),
         visitor_key: None,
         views_limiter: Some(&limiter),
+        pages: &pages,
     };
-    let query = Query::parse("");
-    let header = lan.bearer();
-    let resp = block_on(content.handle(Input {
-        route: RouteId::MeActivity,
-        body: b"",
-        authorization: Some(&header),
-        id: None,
-        slug: None,
-        query: &query,
-        if_none_match: None,
-        client_ip: "",
-    }))
-    .unwrap();
+    let req = ApiRequest::new(RouteId::MeActivity, SiteId::default_site())
+        .with_header("authorization", lan.bearer());
+    let resp = block_on(content.serve(&req)).unwrap();
     let b = body(&resp);
     assert_eq!(
         b["data"],

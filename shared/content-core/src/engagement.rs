@@ -10,14 +10,14 @@
 use hmac::{Hmac, Mac};
 use sealpost_api::body::parse_json;
 use sealpost_api::query::OffsetPaging;
-use sealpost_api::{ApiError, ApiResponse, PageInfo, Validator};
-use sealpost_ports::{Clock, PortError, RateLimiter, Rng, Sql, rfc3339};
+use sealpost_api::{ApiError, ApiRequest, ApiResponse, Failure, PageInfo, Validator};
+use sealpost_ports::{Clock, PageCache, PortError, RateLimiter, Rng, Sql, rfc3339};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::Sha256;
 
 use crate::model;
-use crate::service::{Answer, Content, Input, Total, not_found, offset, total};
+use crate::service::{Answer, Content, Total, not_found, offset, total};
 
 /// Shortest `visitorId`.
 pub const VISITOR_ID_MIN: usize = 8;
@@ -84,7 +84,7 @@ struct ActivityRow {
     title: Option<String>,
 }
 
-impl<S: Sql, C: Clock, R: Rng, L: RateLimiter> Content<'_, S, C, R, L> {
+impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, P: PageCache> Content<'_, S, C, R, L, P> {
     async fn is_published(&self, id: &str) -> Result<bool, PortError> {
         let row: Option<Published> = self
             .db
@@ -98,15 +98,15 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter> Content<'_, S, C, R, L> {
         Ok(row.is_some_and(|r| r.status == "published"))
     }
 
-    pub(crate) async fn rate(&self, input: Input<'_>) -> Answer {
+    pub(crate) async fn rate(&self, input: &ApiRequest) -> Answer {
         let claims = self.member(input).await?;
-        let body: RateInput = parse_json(input.body)?;
+        let body: RateInput = parse_json(&input.body)?;
         let score = body.score.as_i64().filter(|s| (1..=5).contains(s));
         let mut v = Validator::new();
         v.check(score.is_some(), "score", "Must be an integer from 1 to 5");
         v.finish()?;
         let score = score.unwrap_or_default();
-        let id = input.id.unwrap_or_default();
+        let id = input.param("id").unwrap_or_default();
         let now = self.now();
         let batch = [
             // Only a published post takes a rating; a second one replaces it.
@@ -160,7 +160,7 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter> Content<'_, S, C, R, L> {
         ))
     }
 
-    pub(crate) async fn view(&self, input: Input<'_>) -> Answer {
+    pub(crate) async fn view(&self, input: &ApiRequest) -> Answer {
         // Abuse damping, not a quota: a limiter that cannot answer lets the
         // view through.
         if let Some(limiter) = self.views_limiter
@@ -171,7 +171,7 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter> Content<'_, S, C, R, L> {
         {
             return Err(ApiError::rate_limited(VIEWS_RETRY_AFTER_SECS).into());
         }
-        let body: ViewInput = parse_json(input.body)?;
+        let body: ViewInput = parse_json(&input.body)?;
         let visitor = body.visitor_id.as_str().filter(|s| is_visitor_id(s));
         let mut v = Validator::new();
         v.check(
@@ -185,15 +185,15 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter> Content<'_, S, C, R, L> {
         let visitor = visitor.unwrap_or_default();
         let key = self
             .visitor_key
-            .ok_or_else(|| PortError::Unavailable("VISITOR_KEY is not configured".into()))?;
+            .ok_or_else(|| Failure::Config("VISITOR_KEY is not configured".into()))?;
         // A valid token records the reader (activity); never required, and a
         // bad one is ignored rather than refused.
-        let user = if input.authorization.is_some() && self.verifier.is_some() {
+        let user = if input.authorization().is_some() && self.verifier.is_some() {
             self.caller(input).await.ok().map(|c| c.sub)
         } else {
             None
         };
-        let id = input.id.unwrap_or_default();
+        let id = input.param("id").unwrap_or_default();
         let hash = visitor_hash(key, self.db.site().as_str(), visitor);
         let marker = self.rng.id()?;
         let batch = [
@@ -233,9 +233,9 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter> Content<'_, S, C, R, L> {
         ))
     }
 
-    pub(crate) async fn activity(&self, input: Input<'_>) -> Answer {
+    pub(crate) async fn activity(&self, input: &ApiRequest) -> Answer {
         let claims = self.member(input).await?;
-        let paging = OffsetPaging::from_query(input.query)?;
+        let paging = OffsetPaging::from_query(&input.query)?;
         let user = claims.sub.as_str();
         let count: Option<Total> = self
             .db

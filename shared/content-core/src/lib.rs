@@ -1,4 +1,4 @@
-//! The content worker's domain logic (issue 5), free of the Workers
+//! The content worker's domain logic, free of the Workers
 //! platform: bilingual posts ([`model`]), safe Markdown ([`markdown`]), the
 //! routes ([`service`]), ratings, read counts and activity
 //! ([`engagement`]), scheduled publishing ([`publish`]) and the caching of
@@ -7,10 +7,11 @@
 #![forbid(unsafe_code)]
 
 pub mod cache;
+pub mod edge_cache;
 pub mod engagement;
 pub mod markdown;
 pub mod model;
 pub mod publish;
 pub mod service;
 
-pub use service::{Content, Fault, Input};
+pub use service::{Content, Failure};

@@ -3,116 +3,18 @@
 //! editor access, validation, versions, slugs, the publishing state machine,
 //! the cron claim, public reads with their cache headers, list filters. The
 //! live runtime is covered by tests/e2e (scenarios/content.rs).
-use sealpost_api::Query;
+use sealpost_api::ApiRequest;
 use sealpost_api::routes::RouteId;
-use sealpost_content_core::publish::{self, Published};
-use sealpost_content_core::{Content, Fault, Input};
+use sealpost_content_core::publish::Published;
+use sealpost_content_core::{Content, Failure};
 use sealpost_guard::Role;
-use sealpost_ports::{Clock, SiteDb, SiteId, Statement, rfc3339};
+use sealpost_ports::{SiteDb, SiteId, Statement, rfc3339};
 use sealpost_testkit::{MemRateLimiter, block_on};
 use serde_json::{Value, json};
 
 mod common;
 
-use common::{MINUTE, Reply, Req, START_MS, World};
-
-impl World {
-    fn editor(&self) -> String {
-        self.user("ed", &[Role::Editor], &["pwd", "otp"])
-    }
-
-    fn create(&self, token: &str, body: &Value) -> Reply {
-        self.call(
-            RouteId::AdminPostCreate,
-            Req {
-                body: Some(body),
-                token: Some(token),
-                ..Req::default()
-            },
-        )
-    }
-
-    fn created(&self, token: &str, body: &Value) -> Value {
-        let r = self.create(token, body);
-        assert_eq!(r.status, 201, "{r:?}");
-        r.data().clone()
-    }
-
-    fn act(&self, route: RouteId, token: &str, id: &str, body: Option<&Value>) -> Reply {
-        self.call(
-            route,
-            Req {
-                body,
-                token: Some(token),
-                id: Some(id),
-                ..Req::default()
-            },
-        )
-    }
-
-    fn publish(&self, token: &str, id: &str) -> Reply {
-        self.act(RouteId::AdminPostPublish, token, id, None)
-    }
-
-    fn patch(&self, token: &str, id: &str, body: &Value) -> Reply {
-        self.act(RouteId::AdminPostUpdate, token, id, Some(body))
-    }
-
-    fn get_post(&self, slug: &str, query: &str) -> Reply {
-        self.call(
-            RouteId::PostGet,
-            Req {
-                slug: Some(slug),
-                query,
-                ..Req::default()
-            },
-        )
-    }
-
-    fn list(&self, query: &str) -> Reply {
-        self.call(
-            RouteId::PostsList,
-            Req {
-                query,
-                ..Req::default()
-            },
-        )
-    }
-
-    fn admin_list(&self, token: &str, query: &str) -> Reply {
-        self.call(
-            RouteId::AdminPostsList,
-            Req {
-                token: Some(token),
-                query,
-                ..Req::default()
-            },
-        )
-    }
-
-    fn run_cron(&self) -> Vec<Published> {
-        block_on(publish::publish_due(
-            &self.db,
-            &self.rng,
-            self.clock.now_ms(),
-        ))
-        .expect("cron")
-    }
-}
-
-fn post(slug: &str) -> Value {
-    json!({
-        "translations": {
-            "en": {"title": format!("Hello {slug}"), "slug": slug, "excerpt": "An excerpt", "body": "# Hi\n\nSome *text*."},
-            "vi": {"title": format!("Xin chào {slug}"), "slug": format!("{slug}-vi"), "excerpt": "Tóm tắt", "body": "Nội dung **Việt**."}
-        },
-        "tags": ["rust", "Edge "]
-    })
-}
-
-fn id_of(v: &Value) -> String {
-    v["id"].as_str().expect("id").to_owned()
-}
+use common::{MINUTE, Reply, Req, START_MS, World, id_of, post};
 
 #[test]
 fn editor_routes_need_a_token_the_editor_role_and_a_second_factor() {
@@ -835,28 +737,19 @@ fn posts_of_another_site_are_invisible() {
         verifier: None,
         visitor_key: None,
         views_limiter: None::<&MemRateLimiter>,
+        pages: &w.pages,
     };
-    let query = Query::parse("lang=en");
-    let input = Input {
-        route: RouteId::PostGet,
-        body: &[],
-        authorization: None,
-        id: None,
-        slug: Some("mine"),
-        query: &query,
-        if_none_match: None,
-        client_ip: "",
-    };
-    match block_on(other.handle(input)) {
-        Err(Fault::Api(e)) => assert_eq!(e.code.as_str(), "NOT_FOUND"),
+    let site = SiteId::parse("other").unwrap();
+    let get = ApiRequest::new(RouteId::PostGet, site.clone())
+        .with_param("slug", "mine")
+        .with_query("lang=en");
+    match block_on(other.serve(&get)) {
+        Err(Failure::Api(e)) => assert_eq!(e.code.as_str(), "NOT_FOUND"),
         other => panic!("{other:?}"),
     }
     // The other site's list is empty too.
-    let list = block_on(other.handle(Input {
-        route: RouteId::PostsList,
-        slug: None,
-        ..input
-    }))
-    .unwrap();
+    let list =
+        block_on(other.serve(&ApiRequest::new(RouteId::PostsList, site).with_query("lang=en")))
+            .unwrap();
     assert_eq!(list.body_json().unwrap()["data"], json!([]));
 }

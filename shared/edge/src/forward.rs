@@ -1,6 +1,7 @@
 //! Which request headers cross from the edge to a domain worker. An
 //! allow-list: anything else (cookies, forged `X-Sealpost-*`, hop-by-hop
 //! headers) stays at the edge; the edge adds what it established itself.
+use sealpost_api::routes::RouteId;
 use sealpost_ports::SiteId;
 
 /// Client headers the domain workers may see.
@@ -20,12 +21,15 @@ pub const PASSED: [&str; 13] = [
     "sec-websocket-protocol",
 ];
 
-/// Headers for the forwarded request.
+/// Headers for the forwarded request: the passed client headers, then the
+/// request id, the site, the client's key and the route the edge resolved
+/// (the domain worker does not resolve the path again).
 pub fn headers(
     incoming: &[(String, String)],
     request_id: &str,
     site: &SiteId,
     client_key: &str,
+    route: RouteId,
 ) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = incoming
         .iter()
@@ -35,6 +39,7 @@ pub fn headers(
     out.push(("x-request-id".into(), request_id.into()));
     out.push(("x-sealpost-site".into(), site.as_str().into()));
     out.push(("cf-connecting-ip".into(), client_key.into()));
+    out.push(("x-sealpost-route".into(), route.as_str().into()));
     out
 }
 
@@ -46,13 +51,14 @@ mod tests {
     fn forged_internal_headers_and_cookies_never_cross() {
         let incoming = vec![
             ("X-Sealpost-Site".to_owned(), "other".to_owned()),
+            ("X-Sealpost-Route".to_owned(), "AdminUsers".to_owned()),
             ("X-Request-Id".to_owned(), "forged".to_owned()),
             ("Cookie".to_owned(), "s=1".to_owned()),
             ("Authorization".to_owned(), "Bearer t".to_owned()),
             ("Content-Type".to_owned(), "application/json".to_owned()),
         ];
         let site = SiteId::parse("default").unwrap();
-        let out = headers(&incoming, "rid", &site, "203.0.113.9");
+        let out = headers(&incoming, "rid", &site, "203.0.113.9", RouteId::AuthMe);
         let get = |n: &str| {
             out.iter()
                 .filter(|(k, _)| k == n)
@@ -61,6 +67,7 @@ mod tests {
         };
         assert_eq!(get("x-sealpost-site"), vec!["default"]);
         assert_eq!(get("x-request-id"), vec!["rid"]);
+        assert_eq!(get("x-sealpost-route"), vec!["AuthMe"]);
         assert_eq!(get("cf-connecting-ip"), vec!["203.0.113.9"]);
         assert_eq!(get("authorization"), vec!["Bearer t"]);
         assert!(get("cookie").is_empty());

@@ -1,4 +1,4 @@
-//! The one access-token guard every worker uses (issue 4). It holds public
+//! The one access-token guard every worker uses. It holds public
 //! keys only: auth signs access tokens, everyone else verifies them here.
 //!
 //! An access token is an ES256 JWT (`jsonwebtoken` with the ES256-only
@@ -29,6 +29,19 @@
 pub mod es256;
 pub mod session;
 pub use session::{SessionCheck, live_caller};
+
+/// Whether a request needs the access-token keys before its core runs (a
+/// worker other than auth fetches them from auth; each core says when).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyNeed {
+    /// The route never reads a token, or the request carries none.
+    None,
+    /// The route refuses the request without the keys.
+    Required,
+    /// The route reads a token if it can; without keys it goes on as if
+    /// there were none.
+    BestEffort,
+}
 
 use std::fmt;
 

@@ -4,8 +4,8 @@
 //! carries. One indexed read per authenticated request, strongly consistent
 //! (D1's primary), so logout and revocation take effect at once everywhere —
 //! docs/adr/0009.
-use sealpost_api::{ApiError, ErrorCode, Fault};
-use sealpost_ports::{Clock, PortError, SiteDb, Sql};
+use sealpost_api::{ApiError, ErrorCode, Failure};
+use sealpost_ports::{Clock, SiteDb, Sql};
 
 use crate::{AccessClaims, RevocationCheck, Role, Verifier, bearer};
 
@@ -86,9 +86,9 @@ pub async fn live_caller<S: Sql>(
     authorization: Option<&str>,
     db: &SiteDb<'_, S>,
     clock: &impl Clock,
-) -> Result<AccessClaims, Fault> {
+) -> Result<AccessClaims, Failure> {
     let token = bearer(authorization)?;
-    let verifier = verifier.ok_or_else(|| PortError::Unavailable("no access-token keys".into()))?;
+    let verifier = verifier.ok_or_else(|| Failure::Config("no access-token keys".into()))?;
     let check = SessionCheck {
         db,
         now_ms: clock.now_ms(),

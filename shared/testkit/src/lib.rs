@@ -3,11 +3,13 @@
 //! the real platform fail, so tests fail where production would:
 //! D1's 100 bound parameters and transactional `batch` ([`SqliteDb`]),
 //! KV's 60 s minimum TTL, 1 write/key/s and delayed cross-location
-//! visibility ([`MemKv`]), fixed-window rate limiting ([`MemRateLimiter`]).
+//! visibility ([`MemKv`]), fixed-window rate limiting ([`MemRateLimiter`]),
+//! a data centre's page cache with deferred writes and max-age ([`MemPageCache`]).
 #![forbid(unsafe_code)]
 
 pub mod clock;
 pub mod kv;
+pub mod page_cache;
 pub mod ratelimit;
 pub mod rng;
 pub mod seed;
@@ -16,6 +18,7 @@ pub mod sqlite;
 pub use clock::ManualClock;
 pub use futures::executor::block_on;
 pub use kv::MemKv;
+pub use page_cache::MemPageCache;
 pub use ratelimit::MemRateLimiter;
 pub use rng::SeededRng;
 pub use sealpost_ports as ports;

@@ -12,18 +12,18 @@
 //! through `GET /__dev/mail`) and Turnstile takes the contract's dev tokens.
 mod adapters;
 
-use sealpost_api::ApiError;
 use sealpost_api::routes::{RouteId, Service};
-use sealpost_campaigns_core::bot_check;
-use sealpost_campaigns_core::campaigns::{AdminInput, Sending};
+use sealpost_api::{ApiRequest, Failure, Outcome};
+use sealpost_campaigns_core::campaigns::Sending;
 use sealpost_campaigns_core::delivery::{self, Verdict};
 use sealpost_campaigns_core::keys::CampaignKeys;
 use sealpost_campaigns_core::ports::{DevTurnstile, Job};
 use sealpost_campaigns_core::settings::Settings;
-use sealpost_campaigns_core::subscribers::{PublicInput, Subscriptions};
+use sealpost_campaigns_core::subscribers::Subscriptions;
+use sealpost_campaigns_core::{access, bot_check};
 use sealpost_campaigns_core::{cron, outbox};
-use sealpost_cf::domain::{self, DomainRequest, Failure, Outcome};
-use sealpost_cf::{CryptoRng, D1Sql, SystemClock, WorkersRateLimiter, http, log};
+use sealpost_cf::domain;
+use sealpost_cf::{CryptoRng, D1Sql, PlatformResult, SystemClock, WorkersRateLimiter, log};
 use sealpost_ports::{Clock, SiteDb};
 use worker::{
     Context, Env, MessageBatch, MessageExt, QueueRetryOptionsBuilder, Request, Response, Result,
@@ -43,7 +43,7 @@ const DEAD_LETTER_QUEUE: &str = "sealpost-campaign-jobs-dlq";
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
-    domain::serve_with_dev(
+    domain::serve(
         req,
         SERVICE,
         dev_mode(&env),
@@ -75,31 +75,20 @@ fn settings(env: &Env) -> Settings {
 /// `CAMPAIGNS_KEY` (README, secrets).
 fn keys(env: &Env) -> std::result::Result<CampaignKeys, Failure> {
     CampaignKeys::from_secret(&text(env, "CAMPAIGNS_KEY").unwrap_or_default())
-        .map_err(|e| Failure::Internal(e.to_string()))
+        .map_err(|e| Failure::Config(e.to_string()))
 }
 
 /// Dispatches a catalogue route of this worker.
-async fn handle(mut r: DomainRequest, env: &Env) -> Outcome {
+async fn handle(r: ApiRequest, env: &Env) -> Outcome {
     let dev = dev_mode(env);
-    let sql = D1Sql(env.d1(domain::DB_BINDING)?);
-    let route = r.route.id;
-    let authorization = http::header(&r.req, "authorization");
-    let body = r.req.bytes().await?;
+    let sql = D1Sql::from_env(env)?;
+    let route = r.id();
+    let verifier = sealpost_cf::auth::keys_for(env, &r, access::key_need(&r)).await?;
     match route {
-        RouteId::DevMail | RouteId::DevMailFaults => {
-            if !dev {
-                return Err(ApiError::not_found().into());
-            }
-            let resp = if route == RouteId::DevMail {
-                outbox::dev_mail(&sql, &r.query).await
-            } else {
-                outbox::set_fault(&sql, &body).await
-            };
-            return resp.map_err(Failure::from);
-        }
-        RouteId::AdminCampaignCreate | RouteId::AdminCampaignSend | RouteId::AdminCampaignGet => {
-            let verifier = admin_verifier(env, &r, authorization.as_deref()).await?;
-            let queue = CfQueue(env.queue(JOBS)?);
+        RouteId::DevMail => return outbox::dev_mail(&sql, &r.query).await,
+        RouteId::DevMailFaults => return outbox::set_fault(&sql, &r.body).await,
+        _ if access::is_campaign_admin(&r) => {
+            let queue = CfQueue(env.queue(JOBS).platform()?);
             let settings = settings(env);
             let sending = Sending {
                 db: SiteDb::new(&sql, r.site.clone()),
@@ -109,29 +98,16 @@ async fn handle(mut r: DomainRequest, env: &Env) -> Outcome {
                 verifier: verifier.as_deref(),
                 settings: &settings,
             };
-            return sending
-                .handle(AdminInput {
-                    route,
-                    body: &body,
-                    authorization: authorization.as_deref(),
-                    id: r.params.get("id"),
-                })
-                .await
-                .map_err(Failure::from);
+            return sending.handle(&r).await;
         }
         _ => {}
     }
-    let verifier = if route == RouteId::AdminSubscribers {
-        admin_verifier(env, &r, authorization.as_deref()).await?
-    } else {
-        None
-    };
     let keys = keys(env)?;
     let limiter = if route == RouteId::Subscribe {
         Some(
             env.rate_limiter(SUBSCRIBE_LIMITER)
                 .map(WorkersRateLimiter)
-                .map_err(|e| Failure::Internal(format!("{SUBSCRIBE_LIMITER}: {e}")))?,
+                .map_err(|e| Failure::Config(format!("binding {SUBSCRIBE_LIMITER}: {e}")))?,
         )
     } else {
         None
@@ -148,8 +124,6 @@ async fn handle(mut r: DomainRequest, env: &Env) -> Outcome {
     let turnstile = AnyTurnstile::new(dev_turnstile, text(env, "TURNSTILE_SECRET"));
     let mailer = AnyMailer::new(env, &sql, dev);
     let settings = settings(env);
-    let content_type = http::header(&r.req, "content-type");
-    let accept = http::header(&r.req, "accept");
     let subscriptions = Subscriptions {
         db,
         rate_sql: &sql,
@@ -164,33 +138,7 @@ async fn handle(mut r: DomainRequest, env: &Env) -> Outcome {
         verifier: verifier.as_deref(),
         dev,
     };
-    subscriptions
-        .handle(PublicInput {
-            route,
-            body: &body,
-            content_type: content_type.as_deref(),
-            accept: accept.as_deref(),
-            authorization: authorization.as_deref(),
-            query: &r.query,
-            client_ip: &r.client_ip,
-        })
-        .await
-        .map_err(Failure::from)
-}
-
-/// The access-token keys for an admin route, when the request carries a
-/// token (without one the route answers 401 before it needs them).
-async fn admin_verifier(
-    env: &Env,
-    r: &DomainRequest,
-    authorization: Option<&str>,
-) -> std::result::Result<Option<std::rc::Rc<sealpost_guard::Verifier>>, Failure> {
-    match authorization {
-        Some(a) => sealpost_cf::auth::verifier(env, &r.site, &r.request_id, Some(a))
-            .await
-            .map(Some),
-        None => Ok(None),
-    }
+    subscriptions.handle(&r).await
 }
 
 /// The delivery consumer (`sealpost-campaign-jobs`) and the dead-letter
@@ -272,8 +220,8 @@ async fn queue(batch: MessageBatch<Job>, env: Env, _ctx: Context) -> Result<()> 
 #[event(scheduled)]
 async fn scheduled(event: worker::ScheduledEvent, env: Env, _ctx: worker::ScheduleContext) {
     domain::run_cron(&env, SERVICE, &event.cron(), async {
-        let sql = D1Sql(env.d1(domain::DB_BINDING)?);
-        let queue = CfQueue(env.queue(JOBS)?);
+        let sql = D1Sql::from_env(&env)?;
+        let queue = CfQueue(env.queue(JOBS).platform()?);
         let report = cron::reconcile(&sql, &queue, &settings(&env), SystemClock.now_ms()).await?;
         log::line("info", "campaigns reconciled")
             .field("started", report.started)

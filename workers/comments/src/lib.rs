@@ -7,11 +7,11 @@
 //! through the `AUTH` binding, `sealpost_cf::auth`), the input rules, the
 //! post — then hands writes and live viewers to the post's Durable Object
 //! ([`thread::PostThread`], one per site and post; docs/adr/0012).
-use sealpost_api::ApiResponse;
 use sealpost_api::routes::{RouteId, Service};
-use sealpost_cf::domain::{self, Answer, DomainRequest, Failure};
-use sealpost_cf::http::{self, HEADER_CLIENT_IP, HEADER_REQUEST_ID, HEADER_SITE};
-use sealpost_cf::{D1Sql, SystemClock};
+use sealpost_api::{ApiRequest, Failure};
+use sealpost_cf::domain::{self, Answer};
+use sealpost_cf::http::{HEADER_CLIENT_IP, HEADER_REQUEST_ID, HEADER_SITE};
+use sealpost_cf::{D1Sql, PlatformResult, SystemClock};
 use sealpost_comments_core::service::{self, Comments};
 use sealpost_ports::SiteDb;
 use serde::Serialize;
@@ -31,6 +31,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     domain::serve(
         req,
         SERVICE,
+        false,
         || domain::standard_health(&env, SERVICE, false),
         |r| handle(r, &env),
     )
@@ -38,36 +39,23 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
 }
 
 /// Dispatches a catalogue route of this worker.
-async fn handle(mut r: DomainRequest, env: &Env) -> std::result::Result<Answer, Failure> {
-    let sql = D1Sql(env.d1(domain::DB_BINDING)?);
-    let route = r.route.id;
-    let authorization = http::header(&r.req, "authorization");
-    let verifier = match (route, authorization.as_deref()) {
-        (RouteId::CommentCreate | RouteId::AdminCommentDelete, Some(a)) => {
-            Some(sealpost_cf::auth::verifier(env, &r.site, &r.request_id, Some(a)).await?)
-        }
-        _ => None,
-    };
+async fn handle(r: ApiRequest, env: &Env) -> std::result::Result<Answer, Failure> {
+    let sql = D1Sql::from_env(env)?;
+    let route = r.id();
+    let verifier = sealpost_cf::auth::keys_for(env, &r, service::key_need(&r)).await?;
     let comments = Comments {
         db: SiteDb::new(&sql, r.site.clone()),
         clock: &SystemClock,
         verifier: verifier.as_deref(),
     };
-    let param = if route == RouteId::AdminCommentDelete {
-        "postId"
-    } else {
-        "id"
-    };
-    let post = Comments::<D1Sql, SystemClock>::post_id(r.params.get(param))?.to_owned();
+    let post =
+        Comments::<D1Sql, SystemClock>::post_id(r.param(service::post_param(route)))?.to_owned();
     match route {
         RouteId::CommentsList => Ok(comments.list(&post, &r.query).await?.into()),
         RouteId::CommentCreate => {
-            let body = r.req.bytes().await?;
-            let (claims, comment) = comments
-                .prepare_create(authorization.as_deref(), &body)
-                .await?;
+            let (claims, comment) = comments.prepare_create(r.authorization(), &r.body).await?;
             if !comments.thread(&post).is_published().await? {
-                return Err(service::no_post().into());
+                return Err(service::no_post());
             }
             let call = thread::CreateCall {
                 author_id: claims.sub,
@@ -76,39 +64,43 @@ async fn handle(mut r: DomainRequest, env: &Env) -> std::result::Result<Answer, 
             object_call(env, &r, &post, "/create", &call).await
         }
         RouteId::AdminCommentDelete => {
-            let claims = comments.prepare_delete(authorization.as_deref()).await?;
+            let claims = comments.prepare_delete(r.authorization()).await?;
             let call = thread::DeleteCall {
-                comment_id: r.params.get("commentId").unwrap_or_default().to_owned(),
+                comment_id: r.param("commentId").unwrap_or_default().to_owned(),
                 actor_id: claims.sub,
             };
             object_call(env, &r, &post, "/delete", &call).await
         }
         RouteId::CommentsLive => {
             let since = comments.prepare_live(&post, &r.query).await?;
-            let upgrade = http::header(&r.req, "upgrade");
-            if !upgrade.is_some_and(|u| u.eq_ignore_ascii_case("websocket")) {
-                let refusal: ApiResponse = match service::upgrade_required() {
-                    sealpost_api::Fault::Api(e) => e.into_response(),
-                    sealpost_api::Fault::Port(e) => return Err(e.into()),
-                };
-                return Ok(refusal.with_header("Upgrade", "websocket").into());
+            if !r
+                .header("upgrade")
+                .is_some_and(|u| u.eq_ignore_ascii_case("websocket"))
+            {
+                return Ok(service::upgrade_refusal().into());
             }
-            let headers = object_headers(&r, &post)?;
-            headers.set("upgrade", "websocket")?;
+            let headers = object_headers(&r, &post).platform()?;
+            headers.set("upgrade", "websocket").platform()?;
             let mut init = RequestInit::new();
             init.with_method(Method::Get).with_headers(headers);
             let req = Request::new_with_init(
                 &format!("https://thread.internal/live?since={since}"),
                 &init,
-            )?;
-            Ok(stub(env, &r, &post)?.fetch_with_request(req).await?.into())
+            )
+            .platform()?;
+            Ok(stub(env, &r, &post)
+                .platform()?
+                .fetch_with_request(req)
+                .await
+                .platform()?
+                .into())
         }
         _ => Err(sealpost_api::ApiError::not_found().into()),
     }
 }
 
 /// The post's object: one per site and post, named `{site}/{post}`.
-fn stub(env: &Env, r: &DomainRequest, post: &str) -> worker::Result<worker::Stub> {
+fn stub(env: &Env, r: &ApiRequest, post: &str) -> worker::Result<worker::Stub> {
     env.durable_object(THREADS_BINDING)?
         .id_from_name(&format!("{}/{post}", r.site.as_str()))?
         .get_stub()
@@ -116,7 +108,7 @@ fn stub(env: &Env, r: &DomainRequest, post: &str) -> worker::Result<worker::Stub
 
 /// What the object needs to know of the request: the site, the post, the
 /// request id (its logs) and the client's IP (the viewer caps).
-fn object_headers(r: &DomainRequest, post: &str) -> worker::Result<Headers> {
+fn object_headers(r: &ApiRequest, post: &str) -> worker::Result<Headers> {
     let headers = Headers::new();
     headers.set(HEADER_SITE, r.site.as_str())?;
     headers.set(HEADER_POST, post)?;
@@ -128,18 +120,24 @@ fn object_headers(r: &DomainRequest, post: &str) -> worker::Result<Headers> {
 /// Asks the post's object to run a write; its answer goes back as it is.
 async fn object_call<T: Serialize>(
     env: &Env,
-    r: &DomainRequest,
+    r: &ApiRequest,
     post: &str,
     path: &str,
     call: &T,
 ) -> std::result::Result<Answer, Failure> {
-    let headers = object_headers(r, post)?;
-    headers.set("content-type", "application/json")?;
-    let body = serde_json::to_string(call).map_err(|e| Failure::Internal(e.to_string()))?;
+    let headers = object_headers(r, post).platform()?;
+    headers.set("content-type", "application/json").platform()?;
+    let body = serde_json::to_string(call).map_err(|e| Failure::Codec(e.to_string()))?;
     let mut init = RequestInit::new();
     init.with_method(Method::Post)
         .with_headers(headers)
         .with_body(Some(body.into()));
-    let req = Request::new_with_init(&format!("https://thread.internal{path}"), &init)?;
-    Ok(stub(env, r, post)?.fetch_with_request(req).await?.into())
+    let req =
+        Request::new_with_init(&format!("https://thread.internal{path}"), &init).platform()?;
+    Ok(stub(env, r, post)
+        .platform()?
+        .fetch_with_request(req)
+        .await
+        .platform()?
+        .into())
 }

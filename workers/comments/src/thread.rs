@@ -21,8 +21,10 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use sealpost_api::Failure;
 use sealpost_api::{ApiError, ApiResponse};
-use sealpost_cf::domain::{self, Failure};
+use sealpost_cf::PlatformResult;
+use sealpost_cf::domain;
 use sealpost_cf::http::{self, HEADER_CLIENT_IP, HEADER_REQUEST_ID, HEADER_SITE};
 use sealpost_cf::{CryptoRng, D1Sql, SystemClock, log};
 use sealpost_comments_core::bucket::{self, Decision};
@@ -125,11 +127,12 @@ impl DurableObject for PostThread {
         match outcome {
             Ok(domain::Answer::Api(resp)) => http::to_response(resp),
             Ok(domain::Answer::Raw(resp)) => Ok(resp),
-            Err(Failure::Api(e)) => http::to_response(e.into_response()),
-            Err(Failure::Internal(cause)) => {
-                log::internal_failure("comments.thread", &request_id, &path, cause);
-                http::to_response(ApiError::internal(Some(request_id)).into_response())
-            }
+            Err(f) => http::to_response(domain::answer_failure(
+                "comments.thread",
+                &request_id,
+                &path,
+                f,
+            )),
         }
     }
 
@@ -186,15 +189,15 @@ impl PostThread {
     fn target(req: &Request) -> Result<(SiteId, String), Failure> {
         let site = http::header(req, HEADER_SITE)
             .and_then(|s| SiteId::parse(&s).ok())
-            .ok_or_else(|| Failure::Internal("object call without a site".into()))?;
+            .ok_or_else(|| Failure::Platform("object call without a site".into()))?;
         let post = http::header(req, HEADER_POST)
             .filter(|p| model::is_id(p))
-            .ok_or_else(|| Failure::Internal("object call without a post".into()))?;
+            .ok_or_else(|| Failure::Platform("object call without a post".into()))?;
         Ok((site, post))
     }
 
     fn d1(&self) -> Result<D1Sql, Failure> {
-        Ok(D1Sql(self.env.d1(domain::DB_BINDING)?))
+        D1Sql::from_env(&self.env)
     }
 
     /// Sends `frame` to every live viewer and remembers it for viewers
@@ -220,25 +223,27 @@ impl PostThread {
         sql.exec(
             "DELETE FROM comment_limits WHERE tat <= ?",
             vec![now.into()],
-        )?;
+        )
+        .platform()?;
         let stored = sql
             .exec(
                 "SELECT tat FROM comment_limits WHERE user_id = ?",
                 vec![user.into()],
-            )?
-            .to_array::<Tat>()?
+            )
+            .platform()?
+            .to_array::<Tat>()
+            .platform()?
             .first()
             .map(|t| t.tat as i64);
         match bucket::decide(stored, now) {
-            Decision::Refuse { retry_after_secs } => {
-                Err(service::rate_limited(retry_after_secs).into())
-            }
+            Decision::Refuse { retry_after_secs } => Err(service::rate_limited(retry_after_secs)),
             Decision::Allow { tat } => {
                 sql.exec(
                     "INSERT INTO comment_limits (user_id, tat) VALUES (?, ?) \
                      ON CONFLICT (user_id) DO UPDATE SET tat = excluded.tat",
                     vec![user.into(), tat.into()],
-                )?;
+                )
+                .platform()?;
                 Ok(())
             }
         }
@@ -246,7 +251,7 @@ impl PostThread {
 
     async fn create(&self, req: &mut Request) -> Result<ApiResponse, Failure> {
         let (site, post) = Self::target(req)?;
-        let call: CreateCall = req.json().await?;
+        let call: CreateCall = req.json().await.platform()?;
         self.take_allowance(&call.author_id)?;
         let d1 = self.d1()?;
         let thread = Thread {
@@ -267,7 +272,7 @@ impl PostThread {
 
     async fn delete(&self, req: &mut Request) -> Result<ApiResponse, Failure> {
         let (site, post) = Self::target(req)?;
-        let call: DeleteCall = req.json().await?;
+        let call: DeleteCall = req.json().await.platform()?;
         let d1 = self.d1()?;
         let thread = Thread {
             db: SiteDb::new(&d1, site),
@@ -291,7 +296,7 @@ impl PostThread {
             self.state.get_websockets_with_tag(ip_tag).len(),
         );
         match service::viewers_refused(admission) {
-            Some(refusal) => Err(refusal.into()),
+            Some(refusal) => Err(refusal),
             None => Ok(()),
         }
     }
@@ -299,7 +304,8 @@ impl PostThread {
     async fn live(&self, req: &Request) -> Result<domain::Answer, Failure> {
         let (site, post) = Self::target(req)?;
         let since: i64 = req
-            .url()?
+            .url()
+            .platform()?
             .query_pairs()
             .find(|(k, _)| k == "since")
             .and_then(|(_, v)| v.parse().ok())
@@ -310,8 +316,8 @@ impl PostThread {
 
         let d1 = self.d1()?;
         let viewer_tag = format!("v:{}", CryptoRng.token(8)?);
-        let pair = WebSocketPair::new()?;
-        let response = Response::from_websocket(pair.client)?;
+        let pair = WebSocketPair::new().platform()?;
+        let response = Response::from_websocket(pair.client).platform()?;
         // From the join to the accept no await: the socket is skipped by
         // every broadcast from the ring's mark on.
         let ticket = self.hub.borrow_mut().join(&viewer_tag, since);
@@ -325,7 +331,7 @@ impl PostThread {
             let _ = pair
                 .server
                 .close(Some(catchup::CLOSE_INTERNAL), Some("internal error"));
-            return Err(e.into());
+            return Err(Failure::Platform(e.to_string()));
         }
         let hub = self.hub.clone();
         let server = Socket(pair.server);

@@ -14,9 +14,11 @@ use futures_util::StreamExt;
 use futures_util::future::join_all;
 use sealpost_api::health::{HealthReport, Indicator};
 use sealpost_api::routes::{BodyPolicy, RouteSpec, Service};
-use sealpost_api::{ApiError, ApiResponse, ErrorCode};
-use sealpost_cf::domain::{self, Failure};
-use sealpost_cf::{CfKv, CryptoRng, D1Sql, SystemClock, WorkersRateLimiter, http, log};
+use sealpost_api::{ApiError, ApiResponse, ErrorCode, Failure};
+use sealpost_cf::domain;
+use sealpost_cf::{
+    CfKv, CryptoRng, D1Sql, PlatformResult, SystemClock, WorkersRateLimiter, http, log,
+};
 use sealpost_edge::health::{self, Downstream, HealthCache, Workers};
 use sealpost_edge::route::{self, Decision};
 use sealpost_edge::site::{self, SiteCache};
@@ -92,11 +94,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     let mut upstream = None;
     let reply = match handle(req, &env, &config, &request_id, &mut upstream).await {
         Ok(reply) => reply,
-        Err(Failure::Api(e)) => e.into(),
-        Err(Failure::Internal(cause)) => {
-            log::internal_failure("gateway", &request_id, &path, cause);
-            ApiError::internal(Some(request_id.clone())).into()
-        }
+        Err(f) => Reply::Local(domain::answer_failure("gateway", &request_id, &path, f)),
     };
     let response = finish(reply, &request_id, cors_origin.as_deref())?;
     let mut line = log::line("info", "request")
@@ -180,7 +178,7 @@ async fn resolve_site(req: &Request, env: &Env) -> std::result::Result<SiteId, F
     let found = match cached {
         Some(found) => found,
         None => {
-            let found = site::lookup(&D1Sql(env.d1(domain::DB_BINDING)?), &host).await?;
+            let found = site::lookup(&D1Sql::from_env(env)?, &host).await?;
             SITES.with(|c| c.borrow_mut().put(&host, found.clone(), now));
             found
         }
@@ -200,9 +198,9 @@ async fn read_body(req: &mut Request, route: &RouteSpec) -> std::result::Result<
     }
     let limit = route.body.max_bytes();
     let mut bytes = Vec::new();
-    let mut stream = req.stream()?;
+    let mut stream = req.stream().platform()?;
     while let Some(chunk) = stream.next().await {
-        bytes.extend_from_slice(&chunk?);
+        bytes.extend_from_slice(&chunk.platform()?);
         if bytes.len() > limit {
             break;
         }
@@ -220,12 +218,16 @@ async fn relay(
     request_id: &str,
     body: Vec<u8>,
 ) -> std::result::Result<Reply, Failure> {
-    let fetcher = env.service(binding(route.service))?;
+    let fetcher = env.service(binding(route.service)).platform()?;
     let headers = Headers::new();
-    for (name, value) in
-        forward::headers(&http::header_pairs(req.headers()), request_id, site, client)
-    {
-        headers.append(&name, &value)?;
+    for (name, value) in forward::headers(
+        &http::header_pairs(req.headers()),
+        request_id,
+        site,
+        client,
+        route.id,
+    ) {
+        headers.append(&name, &value).platform()?;
     }
     let mut init = RequestInit::new();
     init.with_method(req.method()).with_headers(headers);
@@ -240,7 +242,7 @@ async fn relay(
         if query.is_empty() { "" } else { "?" },
         query
     );
-    let forwarded = Request::new_with_init(&url, &init)?;
+    let forwarded = Request::new_with_init(&url, &init).platform()?;
     match fetcher.fetch_request(forwarded).await {
         Ok(resp) => Ok(Reply::Relayed(resp)),
         Err(e) => {

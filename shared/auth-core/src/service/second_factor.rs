@@ -3,15 +3,13 @@
 //! authentication (`crate::reauth`): a session whose login is less than five
 //! minutes old, or the current password in the request's `currentPassword`.
 use sealpost_api::body::parse_json;
-use sealpost_api::{ApiError, ApiResponse, ErrorCode, Validator};
+use sealpost_api::{ApiError, ApiRequest, ApiResponse, ErrorCode, Validator};
 use sealpost_guard::AccessClaims;
 use sealpost_ports::{Clock, Rng, Sql, rfc3339};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{
-    Answer, Auth, CodeInput, Fault, Input, MAX_CODE_CHARS, conflict, mfa_invalid, parse_code,
-};
+use super::{Answer, Auth, CodeInput, Failure, MAX_CODE_CHARS, conflict, mfa_invalid, parse_code};
 use crate::accounts::UserRow;
 use crate::audit::{self, Event};
 use crate::limits;
@@ -63,7 +61,7 @@ fn check_current_password(v: &mut Validator, password: Option<&str>) {
     }
 }
 
-fn reauth_required() -> Fault {
+fn reauth_required() -> Failure {
     ApiError::new(ErrorCode::ReauthRequired)
         .with_message(
             "This session's login is not recent: send your current password as currentPassword",
@@ -92,7 +90,7 @@ impl<S: Sql, C: Clock, R: Rng> Auth<'_, S, C, R> {
         claims: &AccessClaims,
         user: &UserRow,
         current_password: Option<&str>,
-    ) -> Result<Proof, Fault> {
+    ) -> Result<Proof, Failure> {
         if let Some(password) = current_password {
             let reset = self.confirm_password(user, password, "reauth").await?;
             // A confirmed password clears the counter at once, whatever the
@@ -107,14 +105,14 @@ impl<S: Sql, C: Clock, R: Rng> Auth<'_, S, C, R> {
         }
     }
 
-    pub(super) async fn totp_setup(&self, input: Input<'_>) -> Answer {
+    pub(super) async fn totp_setup(&self, input: &ApiRequest) -> Answer {
         let (claims, user) = self.caller_user(input).await?;
         let body: SetupInput = if input.body.iter().all(u8::is_ascii_whitespace) {
             SetupInput {
                 current_password: None,
             }
         } else {
-            parse_json(input.body)?
+            parse_json(&input.body)?
         };
         let mut v = Validator::new();
         check_current_password(&mut v, body.current_password.as_deref());
@@ -153,7 +151,7 @@ impl<S: Sql, C: Clock, R: Rng> Auth<'_, S, C, R> {
         parse_code(&input.code, allow_recovery)
     }
 
-    async fn mfa_failure(&self, user_id: &str, during: &str) -> Fault {
+    async fn mfa_failure(&self, user_id: &str, during: &str) -> Failure {
         match self
             .record(&Event::new("mfa.failure", Some(user_id)).detail(json!({ "during": during })))
             .await
@@ -163,10 +161,10 @@ impl<S: Sql, C: Clock, R: Rng> Auth<'_, S, C, R> {
         }
     }
 
-    pub(super) async fn totp_enable(&self, input: Input<'_>) -> Answer {
+    pub(super) async fn totp_enable(&self, input: &ApiRequest) -> Answer {
         let (claims, user) = self.caller_user(input).await?;
         self.limit(limits::MFA_PER_IP).await?;
-        let body: EnableInput = parse_json(input.body)?;
+        let body: EnableInput = parse_json(&input.body)?;
         let mut v = Validator::new();
         let code = (body.code.chars().count() <= MAX_CODE_CHARS)
             .then(|| Code::parse(&body.code, false))
@@ -266,10 +264,10 @@ impl<S: Sql, C: Clock, R: Rng> Auth<'_, S, C, R> {
         ))
     }
 
-    pub(super) async fn totp_disable(&self, input: Input<'_>) -> Answer {
+    pub(super) async fn totp_disable(&self, input: &ApiRequest) -> Answer {
         let (claims, user) = self.caller_user(input).await?;
         self.limit(limits::MFA_PER_IP).await?;
-        let code = Self::code_input(input.body, true)?;
+        let code = Self::code_input(&input.body, true)?;
         if !user.mfa_enabled() {
             return Err(conflict("TOTP is not enabled"));
         }

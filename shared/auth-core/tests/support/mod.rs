@@ -5,11 +5,11 @@
 #![allow(dead_code)]
 
 use sealpost_api::routes::RouteId;
-use sealpost_api::{ApiResponse, Query};
+use sealpost_api::{ApiRequest, ApiResponse};
 use sealpost_auth_core::audit::Origin;
 use sealpost_auth_core::password::PasswordPolicy;
 use sealpost_auth_core::secrets::AuthSecrets;
-use sealpost_auth_core::service::{Auth, Fault, Input};
+use sealpost_auth_core::service::{Auth, Failure};
 use sealpost_auth_core::tokens::SigningKey;
 use sealpost_auth_core::totp;
 use sealpost_ports::{Clock, SiteDb, SiteId, Sql, Statement};
@@ -86,24 +86,24 @@ impl World {
                 p_cost: 1,
             },
         };
-        let header = bearer.map(|t| format!("Bearer {t}"));
         let body = if body.is_null() {
             Vec::new()
         } else {
             body.to_string().into_bytes()
         };
-        let query = Query::parse(query);
-        let input = Input {
-            route,
-            body: &body,
-            authorization: header.as_deref(),
-            id,
-            query: &query,
-        };
-        let resp: ApiResponse = match block_on(auth.handle(input)) {
+        let mut req = ApiRequest::new(route, SiteId::default_site())
+            .with_query(query)
+            .with_body(body);
+        if let Some(t) = bearer {
+            req = req.with_bearer(t);
+        }
+        if let Some(id) = id {
+            req = req.with_param("id", id);
+        }
+        let resp: ApiResponse = match block_on(auth.handle(&req)) {
             Ok(r) => r,
-            Err(Fault::Api(e)) => e.into_response(),
-            Err(Fault::Port(e)) => panic!("platform failure: {e}"),
+            Err(Failure::Api(e)) => e.into_response(),
+            Err(f) => panic!("internal failure: {f:?}"),
         };
         Reply {
             status: resp.status,

@@ -11,11 +11,11 @@
 //! provider's own `Retry-After` for its 429) with the budget refunded, so a
 //! lost confirmation is never hidden behind a 202.
 use sealpost_api::body::parse_json;
-use sealpost_api::{ApiError, ApiResponse, ErrorCode, Validator};
+use sealpost_api::{ApiError, ApiRequest, ApiResponse, ErrorCode, Validator};
 use sealpost_ports::{Clock, PortError, RateLimiter, Rng, Sql};
 use serde::Deserialize;
 
-use super::{Answer, Fault, PublicInput, Subscriptions};
+use super::{Answer, Failure, Subscriptions};
 use crate::bot_check;
 use crate::keys::CONFIRM_TTL_MS;
 use crate::links;
@@ -102,8 +102,8 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, T: Turnstile, M: Mailer, P: Pause
 {
     // ---- POST /subscribe ---------------------------------------------------
 
-    pub(super) async fn subscribe(&self, input: PublicInput<'_>) -> Answer {
-        let body: SubscribeInput = parse_json(input.body)?;
+    pub(super) async fn subscribe(&self, input: &ApiRequest) -> Answer {
+        let body: SubscribeInput = parse_json(&input.body)?;
         let mut v = Validator::new();
         let email = match SubscriberEmail::parse(&body.email) {
             Ok(e) => Some(e),
@@ -131,13 +131,13 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, T: Turnstile, M: Mailer, P: Pause
         // request without an IP.
         if let Some(limiter) = self.limiter
             && !input.client_ip.is_empty()
-            && !limiter.allow(input.client_ip).await.unwrap_or(true)
+            && !limiter.allow(&input.client_ip).await.unwrap_or(true)
         {
             return Err(ApiError::rate_limited(SUBSCRIBE_RETRY_AFTER_SECS).into());
         }
         let answer = self
             .turnstile
-            .verify(&body.turnstile_token, input.client_ip)
+            .verify(&body.turnstile_token, &input.client_ip)
             .await?;
         if !bot_check::passes(&answer, &bot_check::site_hosts(&self.db).await?) {
             return Err(ApiError::new(ErrorCode::TurnstileFailed).into());
@@ -184,7 +184,7 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, T: Turnstile, M: Mailer, P: Pause
         email: &SubscriberEmail,
         locale: Locale,
         now: i64,
-    ) -> Result<Upserted, Fault> {
+    ) -> Result<Upserted, Failure> {
         let id = self.rng.id()?;
         let nonce = self.rng.id()?;
         let sealed = self

@@ -1,18 +1,21 @@
 //! The native world of the content tests: SQLite with the real migrations, a
 //! manual clock, seeded randomness, the in-memory rate limiter (5 views per
 //! 60 s) and real ES256 access tokens — with one helper that calls any route
-//! and one that makes a user with a live session. Each test file adds its
-//! own route helpers in its own `impl World` block and uses a part of this.
+//! one that makes a user with a live session, and the route helpers the
+//! test files share (editor, create, publish, patch, reads, the cron).
 #![allow(dead_code)]
 
 use sealpost_api::routes::RouteId;
-use sealpost_api::{ApiResponse, Query};
+use sealpost_api::{ApiRequest, ApiResponse};
 use sealpost_auth_core::tokens::{self, SigningKey};
-use sealpost_content_core::{Content, Fault, Input};
+use sealpost_content_core::publish::{self, Published};
+use sealpost_content_core::{Content, Failure};
 use sealpost_guard::{Role, Verifier};
 use sealpost_ports::{Clock, SiteDb, SiteId, Sql, Statement};
-use sealpost_testkit::{ManualClock, MemRateLimiter, SeededRng, SqliteDb, block_on, seed};
-use serde_json::Value;
+use sealpost_testkit::{
+    ManualClock, MemPageCache, MemRateLimiter, SeededRng, SqliteDb, block_on, seed,
+};
+use serde_json::{Value, json};
 
 pub const START_MS: i64 = 1_795_000_000_000;
 pub const MINUTE: i64 = 60_000;
@@ -26,6 +29,8 @@ pub struct World {
     pub signing: SigningKey,
     pub verifier: Verifier,
     pub limiter: MemRateLimiter,
+    /// This data centre's edge cache (writes land on `pages.settle()`).
+    pub pages: MemPageCache,
 }
 
 /// An answer: status, JSON body and the headers the tests look at.
@@ -36,6 +41,8 @@ pub struct Reply {
     pub etag: Option<String>,
     pub cache_control: Option<String>,
     pub retry_after: Option<String>,
+    /// `X-Sealpost-Cache`: whether the edge cache answered.
+    pub cache: Option<String>,
 }
 
 impl Reply {
@@ -83,6 +90,7 @@ impl World {
         World {
             db: SqliteDb::open_migrated(),
             limiter: MemRateLimiter::new(5, 60, clock.clone()),
+            pages: MemPageCache::new(clock.clone()),
             clock,
             rng: SeededRng::new(seed),
             signing,
@@ -117,7 +125,7 @@ impl World {
         self.user(name, &[Role::Member], &["pwd"])
     }
 
-    /// Calls `route` as the worker would.
+    /// Calls `route` as the worker does (through the edge cache).
     pub fn call(&self, route: RouteId, r: Req<'_>) -> Reply {
         let content = Content {
             db: SiteDb::new(&self.db, SiteId::default_site()),
@@ -126,35 +134,141 @@ impl World {
             verifier: Some(&self.verifier),
             visitor_key: Some(&KEY),
             views_limiter: Some(&self.limiter),
+            pages: &self.pages,
         };
         let body = match (r.raw, r.body) {
             (Some(raw), _) => raw.to_vec(),
             (None, Some(v)) => v.to_string().into_bytes(),
             (None, None) => Vec::new(),
         };
-        let header = r.token.map(|t| format!("Bearer {t}"));
-        let query = Query::parse(r.query);
-        let input = Input {
-            route,
-            body: &body,
-            authorization: header.as_deref(),
-            id: r.id,
-            slug: r.slug,
-            query: &query,
-            if_none_match: r.if_none_match,
-            client_ip: r.ip,
-        };
-        let resp: ApiResponse = match block_on(content.handle(input)) {
+        let mut req = ApiRequest::new(route, SiteId::default_site())
+            .with_query(r.query)
+            .with_client_ip(r.ip)
+            .with_body(body);
+        if let Some(t) = r.token {
+            req = req.with_bearer(t);
+        }
+        if let Some(id) = r.id {
+            req = req.with_param("id", id);
+        }
+        if let Some(slug) = r.slug {
+            req = req.with_param("slug", slug);
+        }
+        if let Some(tag) = r.if_none_match {
+            req = req.with_header("if-none-match", tag);
+        }
+        let resp: ApiResponse = match block_on(content.serve(&req)) {
             Ok(r) => r,
-            Err(Fault::Api(e)) => e.into_response(),
-            Err(Fault::Port(e)) => panic!("platform failure: {e}"),
+            Err(Failure::Api(e)) => e.into_response(),
+            Err(f) => panic!("internal failure: {f:?}"),
         };
         Reply {
             status: resp.status,
             etag: resp.header("etag").map(str::to_owned),
             cache_control: resp.header("cache-control").map(str::to_owned),
             retry_after: resp.header("retry-after").map(str::to_owned),
+            cache: resp.header("x-sealpost-cache").map(str::to_owned),
             body: resp.body_json().unwrap_or(Value::Null),
         }
     }
+}
+
+/// The route helpers the test files share.
+impl World {
+    pub fn editor(&self) -> String {
+        self.user("ed", &[Role::Editor], &["pwd", "otp"])
+    }
+
+    pub fn create(&self, token: &str, body: &Value) -> Reply {
+        self.call(
+            RouteId::AdminPostCreate,
+            Req {
+                body: Some(body),
+                token: Some(token),
+                ..Req::default()
+            },
+        )
+    }
+
+    pub fn created(&self, token: &str, body: &Value) -> Value {
+        let r = self.create(token, body);
+        assert_eq!(r.status, 201, "{r:?}");
+        r.data().clone()
+    }
+
+    pub fn act(&self, route: RouteId, token: &str, id: &str, body: Option<&Value>) -> Reply {
+        self.call(
+            route,
+            Req {
+                body,
+                token: Some(token),
+                id: Some(id),
+                ..Req::default()
+            },
+        )
+    }
+
+    pub fn publish(&self, token: &str, id: &str) -> Reply {
+        self.act(RouteId::AdminPostPublish, token, id, None)
+    }
+
+    pub fn patch(&self, token: &str, id: &str, body: &Value) -> Reply {
+        self.act(RouteId::AdminPostUpdate, token, id, Some(body))
+    }
+
+    pub fn get_post(&self, slug: &str, query: &str) -> Reply {
+        self.call(
+            RouteId::PostGet,
+            Req {
+                slug: Some(slug),
+                query,
+                ..Req::default()
+            },
+        )
+    }
+
+    pub fn list(&self, query: &str) -> Reply {
+        self.call(
+            RouteId::PostsList,
+            Req {
+                query,
+                ..Req::default()
+            },
+        )
+    }
+
+    pub fn admin_list(&self, token: &str, query: &str) -> Reply {
+        self.call(
+            RouteId::AdminPostsList,
+            Req {
+                token: Some(token),
+                query,
+                ..Req::default()
+            },
+        )
+    }
+
+    pub fn run_cron(&self) -> Vec<Published> {
+        block_on(publish::publish_due(
+            &self.db,
+            &self.rng,
+            self.clock.now_ms(),
+        ))
+        .expect("cron")
+    }
+}
+
+/// A post with an English and a Vietnamese version.
+pub fn post(slug: &str) -> Value {
+    json!({
+        "translations": {
+            "en": {"title": format!("Hello {slug}"), "slug": slug, "excerpt": "An excerpt", "body": "# Hi\n\nSome *text*."},
+            "vi": {"title": format!("Xin chào {slug}"), "slug": format!("{slug}-vi"), "excerpt": "Tóm tắt", "body": "Nội dung **Việt**."}
+        },
+        "tags": ["rust", "Edge "]
+    })
+}
+
+pub fn id_of(v: &Value) -> String {
+    v["id"].as_str().expect("id").to_owned()
 }
