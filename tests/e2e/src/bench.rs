@@ -5,8 +5,8 @@
 //! address — plus percentiles and report lines on stdout.
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use crate::totp::base32_decode;
 use rand_core::{OsRng, RngCore};
-use sealpost_auth_core::totp::base32_decode;
 use sealpost_seal::{KeyConfig, seal_request};
 use serde_json::{Value, json};
 

@@ -1,6 +1,8 @@
-//! What the benchmarks read of the local runtime's processes from `/proc`
-//! (Linux): the `workerd` processes of one `wrangler dev`, their CPU time
-//! and resident memory, and the worker ports `scripts/serve` chose.
+//! What the harness reads of the local runtime's processes from `/proc`
+//! (Linux): the fields of a process's `stat` (the stack's process groups),
+//! and for the benchmarks the `workerd` processes of one `wrangler dev`,
+//! their CPU time and resident memory, and the worker ports `scripts/serve`
+//! chose.
 use std::fs;
 
 /// Clock ticks per second of `/proc/<pid>/stat` (USER_HZ).
@@ -8,7 +10,7 @@ const TICKS_PER_SEC: f64 = 100.0;
 
 /// The fields of `/proc/<pid>/stat` after the command name (so index 1 is
 /// the parent pid, 11 and 12 user and system ticks).
-fn stat_fields(pid: u32) -> Option<Vec<String>> {
+pub(crate) fn stat_fields(pid: u32) -> Option<Vec<String>> {
     let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // comm may contain spaces: fields start after the closing parenthesis.
     let rest = text.rsplit_once(')')?.1;

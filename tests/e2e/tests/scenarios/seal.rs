@@ -5,65 +5,23 @@ use sealpost_e2e::sealed::{self, envelope, first_key};
 use sealpost_e2e::{Stack, json, repo_root, unix_now};
 use sealpost_seal::{b64, unb64};
 
-use super::Scenario;
+use crate::Scenario;
 
-pub const SCENARIOS: &[(&str, Scenario)] = &[
-    (
-        "auth_keys_publishes_the_seal_key_configuration",
-        auth_keys_publishes_the_seal_key_configuration,
-    ),
-    (
-        "a_sealed_request_is_answered_sealed_even_when_the_answer_is_an_error",
-        a_sealed_request_is_answered_sealed_even_when_the_answer_is_an_error,
-    ),
-    (
-        "a_plaintext_body_on_a_sealed_route_is_seal_required",
-        a_plaintext_body_on_a_sealed_route_is_seal_required,
-    ),
-    (
-        "a_malformed_envelope_is_seal_malformed",
-        a_malformed_envelope_is_seal_malformed,
-    ),
-    (
-        "an_envelope_over_64_kib_is_413",
-        an_envelope_over_64_kib_is_413,
-    ),
-    (
-        "another_version_is_seal_unsupported_version",
-        another_version_is_seal_unsupported_version,
-    ),
-    (
-        "an_unknown_kid_is_seal_unknown_key",
-        an_unknown_kid_is_seal_unknown_key,
-    ),
-    (
-        "an_enc_off_the_curve_is_seal_invalid",
-        an_enc_off_the_curve_is_seal_invalid,
-    ),
-    (
-        "a_stale_timestamp_is_seal_stale_with_the_server_date",
-        a_stale_timestamp_is_seal_stale_with_the_server_date,
-    ),
-    (
-        "a_tampered_ciphertext_is_seal_invalid",
-        a_tampered_ciphertext_is_seal_invalid,
-    ),
-    (
-        "a_replayed_request_is_409_seal_replay",
-        a_replayed_request_is_409_seal_replay,
-    ),
-    (
-        "auth_jwks_publishes_the_es256_key_the_guard_accepts",
-        auth_jwks_publishes_the_es256_key_the_guard_accepts,
-    ),
-    (
-        "pyhpke_an_independent_hpke_talks_to_the_server",
-        pyhpke_an_independent_hpke_talks_to_the_server,
-    ),
-    (
-        "the_browser_build_talks_to_the_server_under_node",
-        the_browser_build_talks_to_the_server_under_node,
-    ),
+pub const SCENARIOS: &[(&str, Scenario)] = scenarios![
+    auth_keys_publishes_the_seal_key_configuration,
+    a_sealed_request_is_answered_sealed_even_when_the_answer_is_an_error,
+    a_plaintext_body_on_a_sealed_route_is_seal_required,
+    a_malformed_envelope_is_seal_malformed,
+    an_envelope_over_64_kib_is_413,
+    another_version_is_seal_unsupported_version,
+    an_unknown_kid_is_seal_unknown_key,
+    an_enc_off_the_curve_is_seal_invalid,
+    a_stale_timestamp_is_seal_stale_with_the_server_date,
+    a_tampered_ciphertext_is_seal_invalid,
+    a_replayed_request_is_409_seal_replay,
+    auth_jwks_publishes_the_es256_key_the_guard_accepts,
+    pyhpke_an_independent_hpke_talks_to_the_server,
+    the_browser_build_talks_to_the_server_under_node,
 ];
 
 /// What the clients below expect from a sealed login of an unknown account
