@@ -269,7 +269,7 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, T: Turnstile, M: Mailer, P: Pause
         now: i64,
     ) -> Result<Result<(), ApiError>, PortError> {
         let attempt = self.rng.id()?;
-        let origin = links::site_origin(&self.db, self.site()).await?;
+        let origin = links::site_origin(&self.db).await?;
         let locale = Locale::parse(&row.locale).unwrap_or(Locale::En);
         let site = self.site();
         let outgoing = if row.status == "confirmed" {
