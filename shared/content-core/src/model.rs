@@ -2,15 +2,16 @@
 //! the rows as stored and the objects the API answers (docs/api.md, Content).
 use std::collections::BTreeMap;
 
-use sealpost_api::Validator;
+use sealpost_api::{Locale, Validator};
 use sealpost_ports::rfc3339;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
 
 use crate::markdown;
 
-/// The languages a post can be written in, in display order.
-pub const LANGS: [&str; 2] = ["en", "vi"];
+/// The languages a post can be written in, in display order: the shared
+/// [`Locale`] list, named here for the callers that take it from this module.
+pub const LANGS: [&str; 2] = Locale::NAMES;
 /// Slug length, characters of `[a-z0-9-]`.
 pub const SLUG_MAX: usize = 100;
 /// Title length after trimming.
