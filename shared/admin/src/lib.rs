@@ -9,6 +9,7 @@ pub mod sql;
 
 use argon2::password_hash::{PasswordHasher, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
+use sealpost_api::Email;
 use sealpost_ports::SiteId;
 
 pub use sql::{Existing, Ids, REFUSED_MARKER, REVOKE_REASON};
@@ -38,25 +39,10 @@ impl std::fmt::Display for AdminError {
 
 impl std::error::Error for AdminError {}
 
-/// Normalises and checks an email address: trimmed, lower-cased, one `@`,
-/// no spaces or quotes, at most 254 characters.
-pub fn normalize_email(email: &str) -> Result<String, AdminError> {
-    let email = email.trim().to_lowercase();
-    let (local, domain) = email.split_once('@').ok_or(AdminError::Email)?;
-    let ok = !local.is_empty()
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && email.len() <= 254
-        && !domain.contains('@')
-        && email.chars().all(|c| {
-            c.is_ascii_graphic() && !matches!(c, '"' | '\'' | '\\' | '<' | '>' | ',' | ';')
-        });
-    if ok {
-        Ok(email)
-    } else {
-        Err(AdminError::Email)
-    }
+/// Normalises and checks the operator's address with the one e-mail rule
+/// of every service ([`Email::parse`]).
+pub fn normalize_email(email: &str) -> Result<Email, AdminError> {
+    Email::parse(email).map_err(|_| AdminError::Email)
 }
 
 /// An Argon2id PHC string for `password` with a fresh random salt.
@@ -89,7 +75,14 @@ pub fn admin_sql(
 ) -> Result<String, AdminError> {
     let email = normalize_email(email)?;
     let hash = hash_password(password)?;
-    Ok(sql::account_sql(site, &email, &hash, existing, ids, now_ms))
+    Ok(sql::account_sql(
+        site,
+        email.as_str(),
+        &hash,
+        existing,
+        ids,
+        now_ms,
+    ))
 }
 
 #[cfg(test)]
@@ -99,7 +92,7 @@ mod tests {
     #[test]
     fn emails_are_normalised_and_junk_is_refused() {
         assert_eq!(
-            normalize_email("  Admin@Example.COM ").unwrap(),
+            normalize_email("  Admin@Example.COM ").unwrap().as_str(),
             "admin@example.com"
         );
         for bad in [

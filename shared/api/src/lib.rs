@@ -1,7 +1,8 @@
 //! `sealpost-api`: the platform-free HTTP contract shared by the gateway and every
 //! domain worker — the error catalogue ([`ErrorCode`], [`ApiError`]), response
 //! envelopes ([`ApiResponse`]), request body and query rules ([`body`], [`Query`],
-//! paging), field validation ([`Validator`]), the public route catalogue
+//! paging), field validation ([`Validator`]), the validated value types
+//! every service shares ([`Email`], [`Locale`]), the public route catalogue
 //! ([`routes`]) and the `/health` shape ([`health`]).
 //!
 //! Nothing here depends on the Workers runtime; adapters convert [`ApiResponse`]
@@ -10,10 +11,12 @@
 #![forbid(unsafe_code)]
 
 pub mod body;
+pub mod email;
 pub mod envelope;
 pub mod error;
 pub mod failure;
 pub mod health;
+pub mod locale;
 pub mod method;
 pub mod query;
 pub mod request;
@@ -21,9 +24,11 @@ pub mod response;
 pub mod routes;
 pub mod validate;
 
+pub use email::{Email, EmailError};
 pub use error::{ApiError, ErrorCode, FieldError};
 pub use failure::{Failure, Outcome};
 pub use health::{HealthReport, Indicator};
+pub use locale::Locale;
 pub use method::Method;
 pub use query::{KeysetPaging, OffsetPaging, PageInfo, Query};
 pub use request::ApiRequest;

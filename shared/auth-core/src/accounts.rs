@@ -1,68 +1,17 @@
-//! Accounts (`users`): the validated e-mail newtype, the request bodies of
-//! the account routes, the stored row and the public `user` object.
+//! Accounts (`users`): the request bodies of the account routes and their
+//! validation (addresses are [`Email`]s, locales [`Locale`]s), the stored
+//! row and the public `user` object.
 use std::fmt;
 
-use sealpost_api::{ApiError, Validator};
+use sealpost_api::{ApiError, Email, Locale, Validator};
 use sealpost_guard::Role;
 use sealpost_ports::{PortError, SiteDb, Sql, rfc3339};
 use serde::{Deserialize, Serialize};
 
 /// Longest accepted e-mail address (RFC 5321 path limit).
-pub const MAX_EMAIL_CHARS: usize = 254;
-/// Longest local part.
-pub const MAX_LOCAL_CHARS: usize = 64;
+pub const MAX_EMAIL_CHARS: usize = Email::MAX_CHARS;
 /// Longest display name.
 pub const MAX_DISPLAY_NAME_CHARS: usize = 80;
-/// Supported locales; the first is the default.
-pub const LOCALES: [&str; 2] = ["en", "vi"];
-
-/// A normalised e-mail address: trimmed, lower-cased, shaped like
-/// `local@domain.tld`. Equality of normalised addresses is account identity.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Email(String);
-
-impl Email {
-    /// Normalises and checks `raw`; the error is the user-facing message.
-    pub fn parse(raw: &str) -> Result<Email, &'static str> {
-        let email = raw.trim().to_lowercase();
-        const BAD: &str = "Must be a valid email address";
-        if email.is_empty() || email.chars().count() > MAX_EMAIL_CHARS {
-            return Err(BAD);
-        }
-        if email
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"' | ','))
-        {
-            return Err(BAD);
-        }
-        let Some((local, domain)) = email.split_once('@') else {
-            return Err(BAD);
-        };
-        let local_ok = !local.is_empty() && local.chars().count() <= MAX_LOCAL_CHARS;
-        let labels_ok = domain
-            .split('.')
-            .all(|l| !l.is_empty() && !l.starts_with('-') && !l.ends_with('-') && !l.contains('@'));
-        if !local_ok || !domain.contains('.') || !labels_ok {
-            return Err(BAD);
-        }
-        Ok(Email(email))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// The part before `@`.
-    pub fn local_part(&self) -> &str {
-        self.0.split_once('@').map_or("", |(l, _)| l)
-    }
-}
-
-impl fmt::Display for Email {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 /// `POST /auth/signup`.
 #[derive(Deserialize)]
@@ -87,8 +36,8 @@ impl SignupInput {
     pub fn validate(&self) -> Result<NewAccount, ApiError> {
         let mut v = Validator::new();
         let email = Email::parse(&self.email);
-        if let Err(msg) = email {
-            v.add("email", msg);
+        if let Err(why) = email {
+            v.add("email", why.message());
         }
         if let Err(weak) = crate::password::validate_new_password(&self.password, &self.email) {
             v.add("password", weak.message());
@@ -107,18 +56,14 @@ impl SignupInput {
             None => String::new(),
         };
         let locale = match self.locale.as_deref() {
-            None => LOCALES[0],
-            Some(l) => {
-                v.one_of("locale", l, &LOCALES);
-                LOCALES
-                    .iter()
-                    .find(|x| **x == l)
-                    .copied()
-                    .unwrap_or(LOCALES[0])
-            }
+            None => Locale::default(),
+            Some(l) => Locale::parse(l).unwrap_or_else(|| {
+                v.one_of("locale", l, &Locale::NAMES);
+                Locale::default()
+            }),
         };
         v.finish()?;
-        let email = email.map_err(|m| ApiError::field("email", m))?;
+        let email = email.map_err(|why| ApiError::field("email", why.message()))?;
         let display_name = if display_name.is_empty() {
             email
                 .local_part()
@@ -131,7 +76,7 @@ impl SignupInput {
         Ok(NewAccount {
             email,
             display_name,
-            locale,
+            locale: locale.as_str(),
         })
     }
 }
@@ -262,16 +207,18 @@ pub fn roles_json(roles: &[Role]) -> String {
     serde_json::to_string(&role_names(roles)).unwrap_or_else(|_| "[\"member\"]".to_owned())
 }
 
-/// The user with normalised `email`, if any.
+/// The user with `email` (trimmed and lower-cased, as stored), if any. It
+/// takes the text rather than an [`Email`]: an account made under an
+/// earlier, looser address rule must still be found at login.
 pub async fn by_email<S: Sql>(
     db: &SiteDb<'_, S>,
-    email: &Email,
+    email: &str,
 ) -> Result<Option<UserRow>, PortError> {
     db.query_one(
         &db.statement(&format!(
             "SELECT {USER_COLUMNS} FROM users WHERE site_id = ?1 AND email = ?2"
         ))
-        .bind(email.as_str()),
+        .bind(email),
     )
     .await
 }

@@ -689,3 +689,18 @@ fn the_admin_table_shows_locked_accounts_and_the_audit_filters_by_type_and_user(
     );
     assert_eq!(bad.code(), "VALIDATION_FAILED");
 }
+
+#[test]
+fn an_account_whose_address_an_earlier_rule_accepted_still_logs_in() {
+    let w = World::new();
+    w.signup("obrien@example.com");
+    // An address the accounts rule once accepted and `Email` now refuses.
+    sealpost_testkit::block_on(sealpost_ports::Sql::execute(
+        &w.db,
+        &sealpost_ports::Statement::new("UPDATE users SET email = ?1").bind("o'brien@example.com"),
+    ))
+    .unwrap();
+    assert!(sealpost_api::Email::parse("o'brien@example.com").is_err());
+    let r = w.login("O'Brien@Example.com", PASSWORD);
+    assert_eq!(r.status, 200, "{r:?}");
+}

@@ -5,7 +5,7 @@
 //! position, locale and a copy of its sealed address — and never changes
 //! until its rows are settled, so every retry of any of its rows, whoever
 //! takes it, is the same request byte for byte (docs/adr/0015).
-use sealpost_ports::{Sql, Statement};
+use sealpost_ports::{PortError, SiteDb, SiteId, Sql, Statement};
 use serde::Deserialize;
 
 use crate::keys::CampaignKeys;
@@ -18,7 +18,7 @@ use crate::ports::{Batch, KEY_LIFETIME_MS};
 pub const RESEND_WITHIN_MS: i64 = KEY_LIFETIME_MS - 3_600_000;
 
 /// The idempotency key of batch `id`: `campaign/{site}/{campaign}/{id}`.
-pub fn batch_key(site: &str, campaign: &str, id: &str) -> String {
+pub fn batch_key(site: &SiteId, campaign: &str, id: &str) -> String {
     format!("campaign/{site}/{campaign}/{id}")
 }
 
@@ -42,13 +42,13 @@ pub struct Recorded {
 }
 
 /// The statements recording a new batch `id` of `members` (in order), as
-/// composed into `batch` with links on `origin`, at `now`: the batch row
-/// first, then one guarded write per member (its row must still be held by
-/// `claim` and in no batch). The caller checks that every member write
-/// changed its row.
+/// composed into `batch` with links on `origin`, at `now`, in the site of
+/// `db`: the batch row first, then one guarded write per member (its row
+/// must still be held by `claim` and in no batch). The caller checks that
+/// every member write changed its row.
 #[allow(clippy::too_many_arguments)]
-pub fn record(
-    site: &str,
+pub fn record<S: Sql>(
+    db: &SiteDb<'_, S>,
     campaign: &str,
     id: &str,
     origin: &str,
@@ -59,11 +59,10 @@ pub fn record(
 ) -> Vec<Statement> {
     let mut stmts = Vec::with_capacity(members.len() + 1);
     stmts.push(
-        Statement::new(
+        db.statement(
             "INSERT INTO campaign_batches (site_id, campaign_id, id, idempotency_key, origin, \
              body_digest, first_sent_at, sends) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1)",
         )
-        .bind(site)
         .bind(campaign)
         .bind(id)
         .bind(batch.idempotency_key.as_str())
@@ -73,12 +72,11 @@ pub fn record(
     );
     for (pos, m) in members.iter().enumerate() {
         stmts.push(
-            Statement::new(
+            db.statement(
                 "UPDATE campaign_deliveries SET batch_id = ?4, batch_pos = ?5, batch_locale = ?6, \
                  batch_sealed = ?7 WHERE site_id = ?1 AND campaign_id = ?2 AND subscriber_id = ?3 \
                  AND claim_id = ?8 AND status = 'sending' AND batch_id IS NULL",
             )
-            .bind(site)
             .bind(campaign)
             .bind(m.subscriber_id.as_str())
             .bind(id)
@@ -94,64 +92,58 @@ pub fn record(
 /// Forgets batch `id`: allowed only while the provider provably never
 /// processed it (its first request was refused before processing, or was
 /// never made); its rows can then join another batch.
-pub fn dissolve(site: &str, campaign: &str, id: &str) -> [Statement; 2] {
+pub fn dissolve<S: Sql>(db: &SiteDb<'_, S>, campaign: &str, id: &str) -> [Statement; 2] {
     [
-        Statement::new(
+        db.statement(
             "UPDATE campaign_deliveries SET batch_id = NULL, batch_pos = NULL, \
              batch_locale = NULL, batch_sealed = NULL \
              WHERE site_id = ?1 AND campaign_id = ?2 AND batch_id = ?3",
         )
-        .bind(site)
         .bind(campaign)
         .bind(id),
-        Statement::new(
+        db.statement(
             "DELETE FROM campaign_batches WHERE site_id = ?1 AND campaign_id = ?2 AND id = ?3",
         )
-        .bind(site)
         .bind(campaign)
         .bind(id),
     ]
 }
 
 /// Counts one more provider call of batch `id`.
-pub fn count_send(site: &str, campaign: &str, id: &str) -> Statement {
-    Statement::new(
+pub fn count_send<S: Sql>(db: &SiteDb<'_, S>, campaign: &str, id: &str) -> Statement {
+    db.statement(
         "UPDATE campaign_batches SET sends = sends + 1 \
          WHERE site_id = ?1 AND campaign_id = ?2 AND id = ?3",
     )
-    .bind(site)
     .bind(campaign)
     .bind(id)
 }
 
 /// Clears the address copies of batch `id` once none of its rows is
 /// `pending` or `sending` any more.
-pub fn forget_addresses(site: &str, campaign: &str, id: &str) -> Statement {
-    Statement::new(
+pub fn forget_addresses<S: Sql>(db: &SiteDb<'_, S>, campaign: &str, id: &str) -> Statement {
+    db.statement(
         "UPDATE campaign_deliveries SET batch_sealed = NULL \
          WHERE site_id = ?1 AND campaign_id = ?2 AND batch_id = ?3 AND batch_sealed IS NOT NULL \
          AND NOT EXISTS (SELECT 1 FROM campaign_deliveries d WHERE d.site_id = ?1 \
            AND d.campaign_id = ?2 AND d.batch_id = ?3 AND d.status IN ('pending', 'sending'))",
     )
-    .bind(site)
     .bind(campaign)
     .bind(id)
 }
 
 /// Batch `id` and its members in order.
 pub async fn load<S: Sql>(
-    sql: &S,
-    site: &str,
+    db: &SiteDb<'_, S>,
     campaign: &str,
     id: &str,
-) -> Result<Option<(Recorded, Vec<Member>)>, sealpost_ports::PortError> {
-    let recorded: Option<Recorded> = sql
+) -> Result<Option<(Recorded, Vec<Member>)>, PortError> {
+    let recorded: Option<Recorded> = db
         .query_one(
-            &Statement::new(
+            &db.statement(
                 "SELECT idempotency_key, origin, body_digest, first_sent_at FROM campaign_batches \
                  WHERE site_id = ?1 AND campaign_id = ?2 AND id = ?3",
             )
-            .bind(site)
             .bind(campaign)
             .bind(id),
         )
@@ -159,13 +151,12 @@ pub async fn load<S: Sql>(
     let Some(recorded) = recorded else {
         return Ok(None);
     };
-    let members: Vec<Member> = sql
+    let members: Vec<Member> = db
         .query_as(
-            &Statement::new(
+            &db.statement(
                 "SELECT subscriber_id, batch_locale, batch_sealed FROM campaign_deliveries \
                  WHERE site_id = ?1 AND campaign_id = ?2 AND batch_id = ?3 ORDER BY batch_pos",
             )
-            .bind(site)
             .bind(campaign)
             .bind(id),
         )
@@ -177,16 +168,16 @@ pub async fn load<S: Sql>(
 /// `None` unless it is exactly the request first sent (its digest).
 pub fn recompose(
     keys: &CampaignKeys,
-    site: &str,
+    site: &SiteId,
     campaign: &str,
     text: &CampaignText,
     recorded: &Recorded,
     members: &[Member],
 ) -> Option<Batch> {
-    let mail = CampaignMail::new(site, campaign, &recorded.origin, text);
+    let mail = CampaignMail::new(site.as_str(), campaign, &recorded.origin, text);
     let mut emails = Vec::with_capacity(members.len());
     for m in members {
-        let to = keys.open_email(site, &m.subscriber_id, m.sealed.as_deref()?)?;
+        let to = keys.open_email(site.as_str(), &m.subscriber_id, m.sealed.as_deref()?)?;
         emails.push(mail.compose(keys, &m.subscriber_id, &to, &m.locale));
     }
     let batch = Batch {

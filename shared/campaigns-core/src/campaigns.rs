@@ -308,15 +308,7 @@ impl<S: Sql, C: Clock, R: Rng, Q: WorkQueue> Sending<'_, S, C, R, Q> {
             .await?;
         let campaign = self.load(id).await?.ok_or_else(not_found)?;
         if campaign.status == "sending" {
-            advance(
-                &self.db,
-                self.queue,
-                self.settings,
-                self.db.site().as_str(),
-                id,
-                now,
-            )
-            .await?;
+            advance(&self.db, self.queue, self.settings, id, now).await?;
         }
         Ok(ApiResponse::mutation(
             202,
@@ -367,39 +359,36 @@ const BEYOND_LEDGER: &str = "FROM subscribers s WHERE s.site_id = ?1 AND s.statu
 /// chunks of 500 via INSERT OR IGNORE … SELECT, idempotent, bounded rounds),
 /// enqueues jobs for pending rows never enqueued or enqueued longer ago than
 /// `settings.requeue_after_ms` (marking `enqueued_at`), and finishes the
-/// campaign if every row is final. Used by send and by the cron; safe to run
-/// concurrently. A campaign that is not `sending` (or does not exist) is
-/// left alone.
+/// campaign if every row is final, all within `db`'s site. Used by send and
+/// by the cron; safe to run concurrently. A campaign that is not `sending`
+/// (or does not exist) is left alone.
 pub async fn advance<S: Sql, Q: WorkQueue>(
-    sql: &S,
+    db: &SiteDb<'_, S>,
     queue: &Q,
     settings: &Settings,
-    site: &str,
     campaign: &str,
     now_ms: i64,
 ) -> Result<(), PortError> {
-    advance_counted(sql, queue, settings, site, campaign, now_ms)
+    advance_counted(db, queue, settings, campaign, now_ms)
         .await
         .map(|_| ())
 }
 
 /// [`advance`], saying what it did.
 pub async fn advance_counted<S: Sql, Q: WorkQueue>(
-    sql: &S,
+    db: &SiteDb<'_, S>,
     queue: &Q,
     settings: &Settings,
-    site: &str,
     campaign: &str,
     now_ms: i64,
 ) -> Result<Progress, PortError> {
     let mut progress = Progress::default();
-    let row: Option<AdvanceRow> = sql
+    let row: Option<AdvanceRow> = db
         .query_one(
-            &Statement::new(
+            &db.statement(
                 "SELECT status, started_at, ledger_done FROM campaigns \
                  WHERE site_id = ?1 AND id = ?2",
             )
-            .bind(site)
             .bind(campaign),
         )
         .await?;
@@ -411,20 +400,19 @@ pub async fn advance_counted<S: Sql, Q: WorkQueue>(
     };
     progress.ledger_done = row.ledger_done == 1;
     if !progress.ledger_done {
-        let (created, done) = materialise(sql, site, campaign, started_at).await?;
+        let (created, done) = materialise(db, campaign, started_at).await?;
         progress.materialised = created;
         progress.ledger_done = done;
     }
-    progress.enqueued = enqueue_pending(sql, queue, settings, site, campaign, now_ms).await?;
-    progress.finished = finish_if_done(sql, site, campaign, now_ms).await?;
+    progress.enqueued = enqueue_pending(db, queue, settings, campaign, now_ms).await?;
+    progress.finished = finish_if_done(db, campaign, now_ms).await?;
     Ok(progress)
 }
 
 /// Up to [`MATERIALISE_ROUNDS`] chunks of ledger rows; returns the rows
 /// created and whether the ledger is now complete.
 async fn materialise<S: Sql>(
-    sql: &S,
-    site: &str,
+    db: &SiteDb<'_, S>,
     campaign: &str,
     started_at: i64,
 ) -> Result<(u64, bool), PortError> {
@@ -441,19 +429,17 @@ async fn materialise<S: Sql>(
     );
     let mut created = 0;
     for _ in 0..MATERIALISE_ROUNDS {
-        created += sql
+        created += db
             .execute(
-                &Statement::new(insert.as_str())
-                    .bind(site)
+                &db.statement(insert.as_str())
                     .bind(campaign)
                     .bind(started_at),
             )
             .await?
             .changes;
-        let done = sql
+        let done = db
             .execute(
-                &Statement::new(complete.as_str())
-                    .bind(site)
+                &db.statement(complete.as_str())
                     .bind(campaign)
                     .bind(started_at),
             )
@@ -471,10 +457,9 @@ async fn materialise<S: Sql>(
 /// not enqueued are released (`enqueued_at` back to NULL) and the error
 /// returned. Returns the rows enqueued.
 async fn enqueue_pending<S: Sql, Q: WorkQueue>(
-    sql: &S,
+    db: &SiteDb<'_, S>,
     queue: &Q,
     settings: &Settings,
-    site: &str,
     campaign: &str,
     now_ms: i64,
 ) -> Result<usize, PortError> {
@@ -488,10 +473,9 @@ async fn enqueue_pending<S: Sql, Q: WorkQueue>(
     let stale_before = now_ms.saturating_sub(settings.requeue_after_ms);
     let mut enqueued = 0;
     for _ in 0..ENQUEUE_ROUNDS {
-        let rows: Vec<SubscriberId> = sql
+        let rows: Vec<SubscriberId> = db
             .query_as(
-                &Statement::new(claim.as_str())
-                    .bind(site)
+                &db.statement(claim.as_str())
                     .bind(campaign)
                     .bind(now_ms)
                     .bind(stale_before),
@@ -502,7 +486,7 @@ async fn enqueue_pending<S: Sql, Q: WorkQueue>(
         let jobs: Vec<Job> = ids
             .chunks(JOB_SIZE)
             .map(|chunk| Job {
-                site: site.to_owned(),
+                site: db.site().to_string(),
                 campaign: campaign.to_owned(),
                 subscribers: chunk.to_vec(),
             })
@@ -512,7 +496,7 @@ async fn enqueue_pending<S: Sql, Q: WorkQueue>(
                 let unsent = jobs.get(i * QUEUE_BATCH..).unwrap_or_default();
                 // Best effort: rows left claimed are enqueued again after
                 // `requeue_after` anyway.
-                let _ = release(sql, site, campaign, now_ms, unsent).await;
+                let _ = release(db, campaign, now_ms, unsent).await;
                 return Err(e);
             }
         }
@@ -526,8 +510,7 @@ async fn enqueue_pending<S: Sql, Q: WorkQueue>(
 
 /// Sets `enqueued_at` back to NULL on the rows of `jobs` this call claimed.
 async fn release<S: Sql>(
-    sql: &S,
-    site: &str,
+    db: &SiteDb<'_, S>,
     campaign: &str,
     now_ms: i64,
     jobs: &[Job],
@@ -540,12 +523,11 @@ async fn release<S: Sql>(
                 .collect();
             let marks = marks.join(", ");
             job.subscribers.iter().fold(
-                Statement::new(format!(
+                db.statement(&format!(
                     "UPDATE campaign_deliveries SET enqueued_at = NULL WHERE site_id = ?1 \
                      AND campaign_id = ?2 AND status = 'pending' AND enqueued_at = ?3 \
                      AND subscriber_id IN ({marks})"
                 ))
-                .bind(site)
                 .bind(campaign)
                 .bind(now_ms),
                 |stmt, id| stmt.bind(id.as_str()),
@@ -555,5 +537,5 @@ async fn release<S: Sql>(
     if stmts.is_empty() {
         return Ok(());
     }
-    sql.batch(&stmts).await.map(|_| ())
+    db.batch(&stmts).await.map(|_| ())
 }

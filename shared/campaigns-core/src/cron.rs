@@ -6,9 +6,12 @@
 //! Every step is one atomic statement or idempotent, so overlapping runs are
 //! harmless: a due campaign matches the `WHERE status = 'scheduled'` of
 //! exactly one run, a paused one the `WHERE status = 'paused'` of one run, and
-//! [`advance`] may run twice. The cron reads across sites, through the plain
-//! [`Sql`] port with explicit `site_id = ?1` binds (docs/adr/0014).
-use sealpost_ports::{PortError, Sql, Statement};
+//! [`advance`] may run twice. Only its three scans of every site's campaigns
+//! (due, cooled down, sending) run on the plain [`Sql`] port (listed with
+//! the crate's other unscoped statements in the crate documentation); all
+//! work on one campaign runs through that campaign's site handle
+//! ([`SiteDb`]), like the request path (docs/adr/0014).
+use sealpost_ports::{PortError, SiteDb, SiteId, Sql, Statement};
 use serde::Deserialize;
 
 use crate::campaigns::advance_counted;
@@ -32,6 +35,17 @@ pub struct CronReport {
 struct CampaignKey {
     site_id: String,
     id: String,
+}
+
+impl CampaignKey {
+    /// The handle of this campaign's site; a site id that is not one (the
+    /// `sites` CHECK makes it impossible) fails this campaign alone.
+    fn site<'a, S: Sql>(&self, sql: &'a S) -> Result<SiteDb<'a, S>, PortError> {
+        let site = SiteId::parse(&self.site_id).map_err(|e| {
+            PortError::Decode(format!("campaign {} has an invalid site id: {e}", self.id))
+        })?;
+        Ok(SiteDb::new(sql, site))
+    }
 }
 
 /// One run: (1) starts every scheduled campaign that is due (one claim:
@@ -81,13 +95,11 @@ pub async fn reconcile<S: Sql, Q: WorkQueue>(
     report.resumed = resumed.len();
     let mut first_error = None;
     for c in &resumed {
-        let requeue = Statement::new(
-            "UPDATE campaign_deliveries SET enqueued_at = NULL \
-             WHERE site_id = ?1 AND campaign_id = ?2 AND status = 'pending'",
-        )
-        .bind(c.site_id.as_str())
-        .bind(c.id.as_str());
-        if let Err(e) = sql.execute(&requeue).await {
+        let requeued = match c.site(sql) {
+            Ok(db) => requeue(&db, &c.id).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = requeued {
             first_error.get_or_insert(e);
         }
     }
@@ -99,22 +111,29 @@ pub async fn reconcile<S: Sql, Q: WorkQueue>(
         .await?;
     let expired_before = now_ms.saturating_sub(settings.lease_ms);
     for c in &sending {
-        let take_back = Statement::new(
-            "UPDATE campaign_deliveries SET status = 'pending', claim_id = NULL, \
-             enqueued_at = NULL WHERE site_id = ?1 AND campaign_id = ?2 \
-             AND status = 'sending' AND claimed_at < ?3",
-        )
-        .bind(c.site_id.as_str())
-        .bind(c.id.as_str())
-        .bind(expired_before);
-        match sql.execute(&take_back).await {
+        let db = match c.site(sql) {
+            Ok(db) => db,
+            Err(e) => {
+                first_error.get_or_insert(e);
+                continue;
+            }
+        };
+        let take_back = db
+            .statement(
+                "UPDATE campaign_deliveries SET status = 'pending', claim_id = NULL, \
+                 enqueued_at = NULL WHERE site_id = ?1 AND campaign_id = ?2 \
+                 AND status = 'sending' AND claimed_at < ?3",
+            )
+            .bind(c.id.as_str())
+            .bind(expired_before);
+        match db.execute(&take_back).await {
             Ok(r) => report.reclaimed += r.changes,
             Err(e) => {
                 first_error.get_or_insert(e);
                 continue;
             }
         }
-        match advance_counted(sql, queue, settings, &c.site_id, &c.id, now_ms).await {
+        match advance_counted(&db, queue, settings, &c.id, now_ms).await {
             Ok(p) => report.finished += usize::from(p.finished),
             Err(e) => {
                 first_error.get_or_insert(e);
@@ -125,4 +144,16 @@ pub async fn reconcile<S: Sql, Q: WorkQueue>(
         Some(e) => Err(e),
         None => Ok(report),
     }
+}
+
+/// Forgets the jobs of the pending rows of a resumed campaign (they were
+/// acknowledged unsent while it was paused), so they are enqueued again.
+async fn requeue<S: Sql>(db: &SiteDb<'_, S>, campaign: &str) -> Result<(), PortError> {
+    let stmt = db
+        .statement(
+            "UPDATE campaign_deliveries SET enqueued_at = NULL \
+             WHERE site_id = ?1 AND campaign_id = ?2 AND status = 'pending'",
+        )
+        .bind(campaign);
+    db.execute(&stmt).await.map(|_| ())
 }

@@ -44,7 +44,7 @@ mod outcome;
 
 use std::collections::{HashMap, HashSet};
 
-use sealpost_ports::{Clock, PortError, Rng, Sql, Statement};
+use sealpost_ports::{Clock, PortError, Rng, SiteDb, SiteId, Sql, Statement};
 use serde::Deserialize;
 
 use crate::batches::{self, Member, RESEND_WITHIN_MS, batch_key};
@@ -125,22 +125,38 @@ enum Scope<'a> {
 }
 
 /// One job's context.
-struct Run<'a, S, C, R, M> {
-    sql: &'a S,
+struct Run<'a, S: Sql, C, R, M> {
+    /// The job's site: every ledger, campaign and subscriber statement.
+    db: SiteDb<'a, S>,
+    /// The plain port, for the global tables only: the send-rate cell
+    /// ([`crate::rate`]) and the dev faults ([`crate::outbox`]).
+    global: &'a S,
     clock: &'a C,
     rng: &'a R,
     keys: &'a CampaignKeys,
     mailer: &'a M,
     settings: &'a Settings,
-    site: &'a str,
     campaign: &'a str,
     dev: bool,
 }
 
+/// The site of `job`, parsed once at the consumer's entry; a job naming no
+/// valid site is refused (only this crate enqueues jobs, from a [`SiteId`]).
+fn job_site<'a, S: Sql>(sql: &'a S, job: &Job) -> Result<SiteDb<'a, S>, PortError> {
+    let site = SiteId::parse(&job.site).map_err(|e| {
+        PortError::Decode(format!(
+            "campaign job for campaign {} refused: {e}",
+            job.campaign
+        ))
+    })?;
+    Ok(SiteDb::new(sql, site))
+}
+
 /// Delivers `job` (see the module documentation); `dev` enables the
-/// injected `crash` fault of local development. `Err` only for a storage
-/// failure: the adapter then lets the queue retry the job (claimed rows
-/// return after their lease).
+/// injected `crash` fault of local development. `Err` for a storage
+/// failure (the adapter then lets the queue retry the job; claimed rows
+/// return after their lease) and for a job whose site is not a valid site
+/// id ([`PortError::Decode`], before any statement runs).
 #[allow(clippy::too_many_arguments)]
 pub async fn deliver<S: Sql, C: Clock, R: Rng, M: Mailer>(
     sql: &S,
@@ -153,13 +169,13 @@ pub async fn deliver<S: Sql, C: Clock, R: Rng, M: Mailer>(
     dev: bool,
 ) -> Result<Verdict, PortError> {
     let run = Run {
-        sql,
+        db: job_site(sql, job)?,
+        global: sql,
         clock,
         rng,
         keys,
         mailer,
         settings,
-        site: &job.site,
         campaign: &job.campaign,
         dev,
     };
@@ -204,22 +220,23 @@ struct Sending<'a> {
 /// failing (waits for the send-rate cap, provider 429s), so dead-lettering
 /// must not fail rows that were never tried. Rows still end: every provider
 /// attempt counts, and a row over `max_attempts` is marked failed. Rows
-/// `sending` are left to their lease.
+/// `sending` are left to their lease. A job whose site is not a valid site
+/// id is refused like in [`deliver`].
 pub async fn dead_letter<S: Sql>(sql: &S, job: &Job) -> Result<(), PortError> {
+    let db = job_site(sql, job)?;
     let ids = distinct(&job.subscribers);
     for chunk in ids.chunks(MAX_JOB_IDS) {
         let stmt = with_ids(
-            Statement::new(format!(
+            db.statement(&format!(
                 "UPDATE campaign_deliveries SET enqueued_at = NULL \
                  WHERE site_id = ?1 AND campaign_id = ?2 AND status = 'pending' \
                  AND subscriber_id IN ({})",
                 placeholders(3, chunk.len())
             ))
-            .bind(job.site.as_str())
             .bind(job.campaign.as_str()),
             chunk,
         );
-        sql.execute(&stmt).await?;
+        db.execute(&stmt).await?;
     }
     Ok(())
 }
@@ -228,14 +245,15 @@ impl<S: Sql, C: Clock, R: Rng, M: Mailer> Run<'_, S, C, R, M> {
     async fn step(&self, ids: &[&str]) -> Result<Step, PortError> {
         let now = self.clock.now_ms();
         let Some(campaign) = self
-            .sql
+            .db
             .query_one::<CampaignRow>(
-                &Statement::new(
-                    "SELECT status, paused_until, subject_en, subject_vi, body_en, body_vi \
-                     FROM campaigns WHERE site_id = ?1 AND id = ?2",
-                )
-                .bind(self.site)
-                .bind(self.campaign),
+                &self
+                    .db
+                    .statement(
+                        "SELECT status, paused_until, subject_en, subject_vi, body_en, body_vi \
+                         FROM campaigns WHERE site_id = ?1 AND id = ?2",
+                    )
+                    .bind(self.campaign),
             )
             .await?
         else {
@@ -246,7 +264,7 @@ impl<S: Sql, C: Clock, R: Rng, M: Mailer> Run<'_, S, C, R, M> {
             "paused" if campaign.paused_until.is_none_or(|until| until <= now) => {}
             "paused" => {
                 // The cron re-enqueues these rows when it resumes the campaign.
-                self.sql.execute(&self.unqueue(ids)).await?;
+                self.db.execute(&self.unqueue(ids)).await?;
                 return Ok(Step::Stop(Verdict::Ack));
             }
             _ => return Ok(Step::Stop(Verdict::Ack)),
@@ -256,7 +274,7 @@ impl<S: Sql, C: Clock, R: Rng, M: Mailer> Run<'_, S, C, R, M> {
         if claimable.is_empty() {
             return Ok(Step::Done);
         }
-        if let Some(wait) = take_slot(self.sql, now, self.settings).await? {
+        if let Some(wait) = take_slot(self.global, now, self.settings).await? {
             return Ok(Step::Stop(Verdict::Retry { delay_secs: wait }));
         }
         let claim = self.rng.id()?;
@@ -277,18 +295,18 @@ impl<S: Sql, C: Clock, R: Rng, M: Mailer> Run<'_, S, C, R, M> {
     /// older than `cutoff`, with their batch, in the job's order.
     async fn claimable(&self, ids: &[&str], cutoff: i64) -> Result<Vec<Claimable>, PortError> {
         let rows: Vec<Claimable> = self
-            .sql
+            .db
             .query_as(&with_ids(
-                Statement::new(format!(
-                    "SELECT subscriber_id, batch_id FROM campaign_deliveries \
+                self.db
+                    .statement(&format!(
+                        "SELECT subscriber_id, batch_id FROM campaign_deliveries \
                      WHERE site_id = ?1 AND campaign_id = ?2 \
                      AND (status = 'pending' OR (status = 'sending' AND claimed_at < ?3)) \
                      AND subscriber_id IN ({})",
-                    placeholders(4, ids.len())
-                ))
-                .bind(self.site)
-                .bind(self.campaign)
-                .bind(cutoff),
+                        placeholders(4, ids.len())
+                    ))
+                    .bind(self.campaign)
+                    .bind(cutoff),
                 ids,
             ))
             .await?;
@@ -313,30 +331,31 @@ impl<S: Sql, C: Clock, R: Rng, M: Mailer> Run<'_, S, C, R, M> {
                     WHERE site_id = ?1 AND campaign_id = ?2 \
                     AND (status = 'pending' OR (status = 'sending' AND claimed_at < ?5))";
         let stmt = match scope {
-            Scope::Batch(id) => Statement::new(format!(
-                "{base} AND batch_id = ?6 RETURNING subscriber_id, attempts"
-            ))
-            .bind(self.site)
-            .bind(self.campaign)
-            .bind(claim)
-            .bind(now)
-            .bind(cutoff)
-            .bind(id),
-            Scope::Unbatched(ids) => with_ids(
-                Statement::new(format!(
-                    "{base} AND batch_id IS NULL AND subscriber_id IN ({}) \
-                     RETURNING subscriber_id, attempts",
-                    placeholders(6, ids.len())
+            Scope::Batch(id) => self
+                .db
+                .statement(&format!(
+                    "{base} AND batch_id = ?6 RETURNING subscriber_id, attempts"
                 ))
-                .bind(self.site)
                 .bind(self.campaign)
                 .bind(claim)
                 .bind(now)
-                .bind(cutoff),
+                .bind(cutoff)
+                .bind(id),
+            Scope::Unbatched(ids) => with_ids(
+                self.db
+                    .statement(&format!(
+                        "{base} AND batch_id IS NULL AND subscriber_id IN ({}) \
+                         RETURNING subscriber_id, attempts",
+                        placeholders(6, ids.len())
+                    ))
+                    .bind(self.campaign)
+                    .bind(claim)
+                    .bind(now)
+                    .bind(cutoff),
                 ids,
             ),
         };
-        self.sql.query_as(&stmt).await
+        self.db.query_as(&stmt).await
     }
 
     /// Step 4: sends recorded batch `batch_id` again, exactly as first sent.
@@ -356,17 +375,13 @@ impl<S: Sql, C: Clock, R: Rng, M: Mailer> Run<'_, S, C, R, M> {
         }
         let held: HashSet<&str> = claimed.iter().map(|c| c.subscriber_id.as_str()).collect();
         let attempt = claimed.iter().map(|c| c.attempts).max().unwrap_or(1);
-        let loaded = batches::load(self.sql, self.site, self.campaign, batch_id).await?;
+        let loaded = batches::load(&self.db, self.campaign, batch_id).await?;
         let fail_all = |why: &str| -> Vec<Statement> {
             let mut writes: Vec<Statement> = claimed
                 .iter()
                 .map(|c| self.settle(claim, &c.subscriber_id, "failed", Some(why)))
                 .collect();
-            writes.push(batches::forget_addresses(
-                self.site,
-                self.campaign,
-                batch_id,
-            ));
+            writes.push(batches::forget_addresses(&self.db, self.campaign, batch_id));
             writes
         };
         let Some((recorded, members)) = loaded else {
@@ -388,7 +403,7 @@ impl<S: Sql, C: Clock, R: Rng, M: Mailer> Run<'_, S, C, R, M> {
         }
         let Some(batch) = batches::recompose(
             self.keys,
-            self.site,
+            self.db.site(),
             self.campaign,
             text,
             &recorded,
@@ -398,8 +413,8 @@ impl<S: Sql, C: Clock, R: Rng, M: Mailer> Run<'_, S, C, R, M> {
                 .settle_without_sending(fail_all("batch could not be composed again identically"))
                 .await;
         };
-        self.sql
-            .execute(&batches::count_send(self.site, self.campaign, batch_id))
+        self.db
+            .execute(&batches::count_send(&self.db, self.campaign, batch_id))
             .await?;
         let sending = Sending {
             claim,
@@ -435,14 +450,13 @@ impl<S: Sql, C: Clock, R: Rng, M: Mailer> Run<'_, S, C, R, M> {
         }
         let claimed_ids: Vec<&str> = claimed.iter().map(|c| c.subscriber_id.as_str()).collect();
         let subscribers: HashMap<String, SubscriberRow> = self
-            .sql
+            .db
             .query_as::<SubscriberRow>(&with_ids(
-                Statement::new(format!(
+                self.db.statement(&format!(
                     "SELECT id, email_sealed, locale, status FROM subscribers \
                      WHERE site_id = ?1 AND id IN ({})",
                     placeholders(2, claimed_ids.len())
-                ))
-                .bind(self.site),
+                )),
                 &claimed_ids,
             ))
             .await?
@@ -454,13 +468,14 @@ impl<S: Sql, C: Clock, R: Rng, M: Mailer> Run<'_, S, C, R, M> {
         let mut writes = Vec::new();
         let mut members: Vec<(Member, String)> = Vec::new();
         let max_attempts = i64::from(self.settings.max_attempts);
+        let site = self.db.site().as_str();
         for row in &claimed {
             let id = row.subscriber_id.as_str();
             match subscribers.get(id) {
                 Some(s) if s.status == "confirmed" => {
                     if row.attempts > max_attempts {
                         writes.push(self.settle(claim, id, "failed", Some("too many attempts")));
-                    } else if let Some(to) = self.keys.open_email(self.site, id, &s.email_sealed) {
+                    } else if let Some(to) = self.keys.open_email(site, id, &s.email_sealed) {
                         let member = Member {
                             subscriber_id: id.to_owned(),
                             locale: s.locale.clone(),
@@ -478,11 +493,11 @@ impl<S: Sql, C: Clock, R: Rng, M: Mailer> Run<'_, S, C, R, M> {
             return self.settle_without_sending(writes).await;
         }
 
-        let origin = site_origin(self.sql, self.site).await?;
-        let mail = CampaignMail::new(self.site, self.campaign, &origin, text);
+        let origin = site_origin(&self.db).await?;
+        let mail = CampaignMail::new(site, self.campaign, &origin, text);
         let batch_id = self.rng.id()?;
         let batch = Batch {
-            idempotency_key: batch_key(self.site, self.campaign, &batch_id),
+            idempotency_key: batch_key(self.db.site(), self.campaign, &batch_id),
             emails: members
                 .iter()
                 .map(|(m, to)| mail.compose(self.keys, &m.subscriber_id, to, &m.locale))
@@ -491,7 +506,7 @@ impl<S: Sql, C: Clock, R: Rng, M: Mailer> Run<'_, S, C, R, M> {
         let settled = writes.len();
         let recorded: Vec<Member> = members.iter().map(|(m, _)| m.clone()).collect();
         writes.extend(batches::record(
-            self.site,
+            &self.db,
             self.campaign,
             &batch_id,
             &origin,
@@ -500,13 +515,13 @@ impl<S: Sql, C: Clock, R: Rng, M: Mailer> Run<'_, S, C, R, M> {
             &recorded,
             now,
         ));
-        let results = self.sql.batch(&writes).await?;
+        let results = self.db.batch(&writes).await?;
         // The batch row, then one write per member: each must have landed,
         // or the batch is not what was composed and must not be sent.
         if results.iter().skip(settled + 1).any(|r| r.changes != 1) {
-            let mut undo = batches::dissolve(self.site, self.campaign, &batch_id).to_vec();
+            let mut undo = batches::dissolve(&self.db, self.campaign, &batch_id).to_vec();
             undo.push(self.release(claim, "claim lost while recording the batch", false, true));
-            self.sql.batch(&undo).await?;
+            self.db.batch(&undo).await?;
             return Ok(Step::Again);
         }
         let sending = Sending {
@@ -526,9 +541,9 @@ impl<S: Sql, C: Clock, R: Rng, M: Mailer> Run<'_, S, C, R, M> {
     /// campaign when it is done.
     async fn settle_without_sending(&self, writes: Vec<Statement>) -> Result<Step, PortError> {
         if !writes.is_empty() {
-            self.sql.batch(&writes).await?;
+            self.db.batch(&writes).await?;
         }
-        finish_if_done(self.sql, self.site, self.campaign, self.clock.now_ms()).await?;
+        finish_if_done(&self.db, self.campaign, self.clock.now_ms()).await?;
         Ok(Step::Again)
     }
 }

@@ -2,7 +2,7 @@
 //! start with its canonical base URL (`sites.base_url`, set with
 //! `scripts/site --base-url`; docs/adr/0016): never a host guessed from
 //! `site_hosts`, so a deployment cannot send links to `localhost`.
-use sealpost_ports::{BaseUrl, PortError, Sql, Statement};
+use sealpost_ports::{BaseUrl, PortError, SiteDb, Sql};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -10,21 +10,18 @@ struct Site {
     base_url: Option<String>,
 }
 
-/// The base URL of `site` (`https://host[:port]`, no trailing `/`);
+/// The base URL of `db`'s site (`https://host[:port]`, no trailing `/`);
 /// [`PortError::NotConfigured`] when the site has none (or an invalid one),
 /// so no link is built rather than a wrong one.
-pub async fn site_origin<S: Sql>(sql: &S, site: &str) -> Result<String, PortError> {
+pub async fn site_origin<S: Sql>(db: &SiteDb<'_, S>) -> Result<String, PortError> {
     // `sites` is global; the derived table names its key `site_id` so the
     // site-scoped handle accepts the read as constrained by the site.
-    let row: Option<Site> = sql
-        .query_one(
-            &Statement::new(
-                "SELECT base_url FROM (SELECT id AS site_id, base_url FROM sites) \
-                 WHERE site_id = ?1",
-            )
-            .bind(site),
-        )
+    let row: Option<Site> = db
+        .query_one(&db.statement(
+            "SELECT base_url FROM (SELECT id AS site_id, base_url FROM sites) WHERE site_id = ?1",
+        ))
         .await?;
+    let site = db.site();
     let text = row.and_then(|r| r.base_url).ok_or_else(|| {
         PortError::NotConfigured(format!(
             "site {site} has no base URL (scripts/site --base-url)"
@@ -79,21 +76,16 @@ pub fn escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sealpost_ports::{SiteDb, SiteId};
+    use sealpost_ports::SiteId;
     use sealpost_testkit::{SqliteDb, block_on};
 
     #[test]
     fn the_default_site_links_to_its_base_url_not_localhost() {
         let db = SqliteDb::open_migrated();
         db.exec_raw("UPDATE sites SET base_url = 'https://news.example.com' WHERE id = 'default'");
-        assert_eq!(
-            block_on(site_origin(&db, "default")).unwrap(),
-            "https://news.example.com"
-        );
-        // The same through the site-scoped handle the subscription flow uses.
         let site = SiteDb::new(&db, SiteId::parse("default").unwrap());
         assert_eq!(
-            block_on(site_origin(&site, "default")).unwrap(),
+            block_on(site_origin(&site)).unwrap(),
             "https://news.example.com"
         );
     }
@@ -101,7 +93,7 @@ mod tests {
     #[test]
     fn a_site_without_a_base_url_builds_no_links() {
         let db = SqliteDb::open_migrated();
-        let origin = block_on(site_origin(&db, "default"));
+        let origin = block_on(site_origin(&SiteDb::new(&db, SiteId::default_site())));
         assert!(
             matches!(&origin, Err(PortError::NotConfigured(why)) if why.contains("default")),
             "{origin:?}"

@@ -5,8 +5,9 @@
 //! subscribed" note). Pages are self-contained for the API's CSP
 //! (`default-src 'none'`): no scripts, no styles, no external resources;
 //! every interpolated value is escaped.
+use sealpost_api::Locale;
+
 use crate::links::escape;
-use crate::model::Locale;
 
 /// One page: a bilingual title, paragraphs (English then Vietnamese) and an
 /// optional form.

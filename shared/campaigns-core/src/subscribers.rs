@@ -14,7 +14,9 @@
 use sealpost_api::body::{FORM_MEDIA_TYPE, media_type, parse_form, parse_json};
 use sealpost_api::query::OffsetPaging;
 use sealpost_api::routes::RouteId;
-use sealpost_api::{ApiError, ApiRequest, ApiResponse, ErrorCode, PageInfo, Validator};
+use sealpost_api::{
+    ApiError, ApiRequest, ApiResponse, Email, ErrorCode, Locale, PageInfo, Validator,
+};
 use sealpost_guard::{Role, Verifier, live_caller, require_staff};
 use sealpost_ports::{
     Clock, PortError, RateLimiter, Rng, SiteDb, Sql, SqlValue, Statement, rfc3339,
@@ -23,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::keys::CampaignKeys;
-use crate::model::{LOCALES, Locale, STATUSES, SubscriberEmail};
+use crate::model::STATUSES;
 use crate::pages;
 use crate::ports::{Mailer, Turnstile};
 use crate::rate::Pause;
@@ -399,7 +401,7 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, T: Turnstile, M: Mailer, P: Pause
                 let (filter, binds) = status_filter(status, Vec::new());
                 self.list_page(&filter, &binds, &paging).await?
             }
-            Some(q) => match SubscriberEmail::parse(q) {
+            Some(q) => match Email::parse(q) {
                 Ok(email) => {
                     let (filter, binds) = status_filter(
                         status,
@@ -528,7 +530,7 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, T: Turnstile, M: Mailer, P: Pause
         let body: DevSeedInput = parse_json(&input.body)?;
         let mut v = Validator::new();
         let domain = body.domain.as_deref().unwrap_or("bench.test");
-        let domain_ok = SubscriberEmail::parse(&format!("a@{domain}")).is_ok();
+        let domain_ok = Email::parse(&format!("a@{domain}")).is_ok();
         v.check(domain_ok, "domain", "Must be a domain name");
         v.text_len("prefix", &body.prefix, 1, 40);
         v.check(
@@ -541,12 +543,12 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, T: Turnstile, M: Mailer, P: Pause
             Some(l) => Locale::parse(l),
         };
         if let (Some(l), None) = (body.locale.as_deref(), locale) {
-            v.one_of("locale", l, &LOCALES);
+            v.one_of("locale", l, &Locale::NAMES);
         }
         if v.is_empty() {
             let longest = format!("{}-{}@{domain}", body.prefix, body.count - 1);
             v.check(
-                SubscriberEmail::parse(&longest).is_ok(),
+                Email::parse(&longest).is_ok(),
                 "prefix",
                 "Must make valid addresses ({prefix}-{i}@{domain})",
             );
@@ -566,7 +568,7 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, T: Turnstile, M: Mailer, P: Pause
             for n in i..end {
                 let raw = format!("{}-{n}@{domain}", body.prefix);
                 let email =
-                    SubscriberEmail::parse(&raw).map_err(|why| ApiError::field("prefix", why))?;
+                    Email::parse(&raw).map_err(|why| ApiError::field("prefix", why.message()))?;
                 let id = self.rng.id()?;
                 let sealed = self
                     .keys

@@ -100,10 +100,9 @@ impl World {
 
     fn advance(&self, campaign: &str) {
         block_on(advance(
-            &self.db,
+            &SiteDb::new(&self.db, SiteId::default_site()),
             &self.queue,
             &Settings::default(),
-            SITE,
             campaign,
             self.now(),
         ))

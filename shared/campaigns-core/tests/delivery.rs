@@ -20,7 +20,7 @@ use sealpost_campaigns_core::ports::{
 };
 use sealpost_campaigns_core::rate::take_slot;
 use sealpost_campaigns_core::settings::Settings;
-use sealpost_ports::Statement;
+use sealpost_ports::{PortError, Statement};
 use sealpost_testkit::block_on;
 use serde_json::Value;
 
@@ -971,4 +971,53 @@ fn through_the_dev_outbox_a_crash_and_a_5xx_burst_still_leave_one_email_per_reci
     }
     assert_eq!(w.count(&campaign, "sent"), 4);
     assert_eq!(w.campaign_field(&campaign, "status"), "sent");
+}
+
+/// A job whose `site` is not a site id (the queue's messages are only ever
+/// this crate's, but its body is data).
+fn job_for_no_site(w: &World) -> (String, Job) {
+    let subs = w.confirmed("v", "example.com", 2);
+    let (campaign, job) = w.sending_to(&subs);
+    (
+        campaign,
+        Job {
+            site: "Not A Site".into(),
+            ..job
+        },
+    )
+}
+
+#[test]
+fn a_job_naming_no_valid_site_is_refused_before_anything_is_sent() {
+    let w = World::new(90);
+    let (campaign, job) = job_for_no_site(&w);
+    let refused = block_on(deliver(
+        &w.db,
+        &w.clock,
+        &w.rng,
+        &w.keys,
+        &w.mailer,
+        &settings(),
+        &job,
+        false,
+    ));
+    assert!(
+        matches!(&refused, Err(PortError::Decode(why)) if why.contains("invalid site id")),
+        "{refused:?}"
+    );
+    assert_eq!(w.mailer.calls.get(), 0);
+    assert_eq!(w.count(&campaign, "pending"), 2);
+}
+
+#[test]
+fn a_dead_lettered_job_naming_no_valid_site_is_refused_and_hands_nothing_back() {
+    let w = World::new(91);
+    let (campaign, job) = job_for_no_site(&w);
+    let refused = block_on(dead_letter(&w.db, &job));
+    assert!(
+        matches!(&refused, Err(PortError::Decode(why)) if why.contains("invalid site id")),
+        "{refused:?}"
+    );
+    let row = w.ledger_row(&campaign, &job.subscribers[0]);
+    assert_eq!(row["enqueued_at"], w.now(), "still enqueued");
 }

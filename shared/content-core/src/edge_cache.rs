@@ -17,7 +17,9 @@ use sealpost_api::{ApiRequest, ApiResponse, Failure, Outcome};
 use sealpost_ports::{CachedPage, Clock, PageCache, RateLimiter, Rng, SiteDb, SiteId, Sql};
 
 use crate::cache::{PUBLIC_CACHE_CONTROL, none_match};
-use crate::model::{self, LANGS};
+use sealpost_api::Locale;
+
+use crate::model;
 use crate::publish::Published;
 use crate::service::{Content, post_slugs};
 
@@ -47,7 +49,7 @@ pub fn request_key(req: &ApiRequest) -> Option<String> {
     let slug = req.param("slug")?;
     let lang = match req.query.get("lang") {
         None => "",
-        Some(l) => LANGS.iter().copied().find(|x| *x == l)?,
+        Some(l) => Locale::parse(l)?.as_str(),
     };
     model::is_slug(slug, model::SLUG_MAX).then(|| key(&req.site, slug, lang))
 }
@@ -123,7 +125,7 @@ pub async fn purge(pages: &impl PageCache, site: &SiteId, mut slugs: Vec<String>
         .iter()
         .flat_map(|s| {
             std::iter::once("")
-                .chain(LANGS)
+                .chain(Locale::NAMES)
                 .map(move |l| key(site, s, l))
         })
         .collect();

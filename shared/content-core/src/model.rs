@@ -9,8 +9,6 @@ use serde_json::{Value, json};
 
 use crate::markdown;
 
-/// The languages a post can be written in, in display order.
-pub const LANGS: [&str; 2] = ["en", "vi"];
 /// Slug length, characters of `[a-z0-9-]`.
 pub const SLUG_MAX: usize = 100;
 /// Title length after trimming.

@@ -10,7 +10,7 @@ use super::{
     Answer, Auth, MfaLoginInput, RefreshInput, invalid_credentials, mfa_invalid, parse_code,
     plausible_token, token_invalid,
 };
-use crate::accounts::{self, Email, LoginInput, SignupInput, UserRow, roles_json};
+use crate::accounts::{self, LoginInput, SignupInput, UserRow, roles_json};
 use crate::audit::Event;
 use crate::limits::{self, Attempt};
 use crate::mfa::{self};
@@ -24,7 +24,7 @@ impl<S: Sql, C: Clock, R: Rng> Auth<'_, S, C, R> {
         self.limit(limits::SIGNUP_PER_IP).await?;
         let input: SignupInput = parse_json(body)?;
         let account = input.validate()?;
-        if accounts::by_email(&self.db, &account.email)
+        if accounts::by_email(&self.db, account.email.as_str())
             .await?
             .is_some()
         {
@@ -87,7 +87,8 @@ impl<S: Sql, C: Clock, R: Rng> Auth<'_, S, C, R> {
         self.limit(limits::LOGIN_PER_IP).await?;
         let input: LoginInput = parse_json(body)?;
         input.validate()?;
-        // An address that cannot exist is treated like an unknown one.
+        // Looked up as typed (normalised), not re-validated: an address an
+        // earlier rule accepted still finds its account.
         let normal = input.email.trim().to_lowercase();
         let key = limits::login_key(&self.secrets.email_hash(&normal));
         let last = match limits::claim_attempt(&self.db, &key, self.now()).await? {
@@ -96,10 +97,7 @@ impl<S: Sql, C: Clock, R: Rng> Auth<'_, S, C, R> {
             }
             Attempt::Granted { last } => last,
         };
-        let user = match Email::parse(&normal) {
-            Ok(email) => accounts::by_email(&self.db, &email).await?,
-            Err(_) => None,
-        };
+        let user = accounts::by_email(&self.db, &normal).await?;
         let pepper = self.secrets.pepper.as_ref();
         let verified = match &user {
             Some(u) => self

@@ -35,7 +35,7 @@ impl<S: Sql, C: Clock, R: Rng, M: Mailer> Run<'_, S, C, R, M> {
         };
         if self.dev {
             let to: Vec<&str> = batch.emails.iter().map(|e| e.to.as_str()).collect();
-            if take_fault(self.sql, "crash", &to).await? {
+            if take_fault(self.global, "crash", &to).await? {
                 return Ok(Step::Stop(Verdict::Crash));
             }
         }
@@ -57,20 +57,20 @@ impl<S: Sql, C: Clock, R: Rng, M: Mailer> Run<'_, S, C, R, M> {
             });
         }
         writes.push(batches::forget_addresses(
-            self.site,
+            &self.db,
             self.campaign,
             sending.batch_id,
         ));
         writes.push(
-            Statement::new(
-                "UPDATE campaigns SET failures = 0 \
-                 WHERE site_id = ?1 AND id = ?2 AND failures != 0",
-            )
-            .bind(self.site)
-            .bind(self.campaign),
+            self.db
+                .statement(
+                    "UPDATE campaigns SET failures = 0 \
+                     WHERE site_id = ?1 AND id = ?2 AND failures != 0",
+                )
+                .bind(self.campaign),
         );
-        self.sql.batch(&writes).await?;
-        finish_if_done(self.sql, self.site, self.campaign, sent_at).await?;
+        self.db.batch(&writes).await?;
+        finish_if_done(&self.db, self.campaign, sent_at).await?;
         Ok(Step::Again)
     }
 
@@ -88,7 +88,7 @@ impl<S: Sql, C: Clock, R: Rng, M: Mailer> Run<'_, S, C, R, M> {
                 .map(|(id, _)| self.settle(sending.claim, id, "failed", Some(ledger_note(err))))
                 .collect();
             writes.push(batches::forget_addresses(
-                self.site,
+                &self.db,
                 self.campaign,
                 sending.batch_id,
             ));
@@ -100,14 +100,10 @@ impl<S: Sql, C: Clock, R: Rng, M: Mailer> Run<'_, S, C, R, M> {
         let mut writes = Vec::new();
         if sending.fresh && refused {
             // The provider never processed it: its rows may be regrouped.
-            writes.extend(batches::dissolve(
-                self.site,
-                self.campaign,
-                sending.batch_id,
-            ));
+            writes.extend(batches::dissolve(&self.db, self.campaign, sending.batch_id));
         }
         writes.push(self.release(sending.claim, ledger_note(err), paused, refused));
-        self.sql.batch(&writes).await?;
+        self.db.batch(&writes).await?;
         if paused {
             return Ok(Step::Stop(Verdict::Ack));
         }
@@ -121,9 +117,9 @@ impl<S: Sql, C: Clock, R: Rng, M: Mailer> Run<'_, S, C, R, M> {
     /// an hour). One statement. Whether the campaign is now paused.
     pub(super) async fn trip(&self, now: i64, at_once: bool) -> Result<bool, PortError> {
         let breaker: Option<Breaker> = self
-            .sql
+            .db
             .query_one(
-                &Statement::new(
+                &self.db.statement(
                     "UPDATE campaigns SET failures = failures + 1 + ?7 * max(?3 - failures - 1, 0), \
                      updated_at = ?4, \
                      status = CASE WHEN failures + 1 >= ?3 OR ?7 THEN 'paused' ELSE status END, \
@@ -133,7 +129,6 @@ impl<S: Sql, C: Clock, R: Rng, M: Mailer> Run<'_, S, C, R, M> {
                      WHERE site_id = ?1 AND id = ?2 AND status IN ('sending', 'paused') \
                      RETURNING status",
                 )
-                .bind(self.site)
                 .bind(self.campaign)
                 .bind(self.settings.breaker_threshold.max(1))
                 .bind(now)
@@ -154,19 +149,19 @@ impl<S: Sql, C: Clock, R: Rng, M: Mailer> Run<'_, S, C, R, M> {
         status: &str,
         error: Option<&str>,
     ) -> Statement {
-        Statement::new(
-            "UPDATE campaign_deliveries SET status = ?5, \
+        self.db
+            .statement(
+                "UPDATE campaign_deliveries SET status = ?5, \
              last_error = CASE WHEN ?6 IS NULL THEN NULL \
                WHEN last_error IS NULL THEN ?6 ELSE ?6 || ' (last: ' || last_error || ')' END \
              WHERE site_id = ?1 AND campaign_id = ?2 AND subscriber_id = ?3 \
              AND claim_id = ?4 AND status = 'sending'",
-        )
-        .bind(self.site)
-        .bind(self.campaign)
-        .bind(subscriber)
-        .bind(claim)
-        .bind(status)
-        .bind(error)
+            )
+            .bind(self.campaign)
+            .bind(subscriber)
+            .bind(claim)
+            .bind(status)
+            .bind(error)
     }
 
     /// A claimed row accepted by the provider, guarded by the claim.
@@ -177,18 +172,18 @@ impl<S: Sql, C: Clock, R: Rng, M: Mailer> Run<'_, S, C, R, M> {
         provider_id: &str,
         at: i64,
     ) -> Statement {
-        Statement::new(
-            "UPDATE campaign_deliveries SET status = 'sent', sent_at = ?5, provider_id = ?6, \
+        self.db
+            .statement(
+                "UPDATE campaign_deliveries SET status = 'sent', sent_at = ?5, provider_id = ?6, \
              last_error = NULL \
              WHERE site_id = ?1 AND campaign_id = ?2 AND subscriber_id = ?3 \
              AND claim_id = ?4 AND status = 'sending'",
-        )
-        .bind(self.site)
-        .bind(self.campaign)
-        .bind(subscriber)
-        .bind(claim)
-        .bind(at)
-        .bind(provider_id)
+            )
+            .bind(self.campaign)
+            .bind(subscriber)
+            .bind(claim)
+            .bind(at)
+            .bind(provider_id)
     }
 
     /// Every row of this claim still `sending` back to `pending`, with why;
@@ -196,33 +191,33 @@ impl<S: Sql, C: Clock, R: Rng, M: Mailer> Run<'_, S, C, R, M> {
     /// `refund` gives back the attempt of a request the provider refused
     /// before processing it (it did not try to send anything).
     pub(super) fn release(&self, claim: &str, why: &str, unqueue: bool, refund: bool) -> Statement {
-        Statement::new(
-            "UPDATE campaign_deliveries SET status = 'pending', claim_id = NULL, \
+        self.db
+            .statement(
+                "UPDATE campaign_deliveries SET status = 'pending', claim_id = NULL, \
              claimed_at = NULL, last_error = ?4, \
              enqueued_at = CASE WHEN ?5 THEN NULL ELSE enqueued_at END, \
              attempts = CASE WHEN ?6 AND attempts > 0 THEN attempts - 1 ELSE attempts END \
              WHERE site_id = ?1 AND campaign_id = ?2 AND claim_id = ?3 AND status = 'sending'",
-        )
-        .bind(self.site)
-        .bind(self.campaign)
-        .bind(claim)
-        .bind(why)
-        .bind(unqueue)
-        .bind(refund)
+            )
+            .bind(self.campaign)
+            .bind(claim)
+            .bind(why)
+            .bind(unqueue)
+            .bind(refund)
     }
 
     /// Forgets the job of these pending rows, so the cron enqueues them
     /// again (a job dropped while the campaign is paused).
     pub(super) fn unqueue(&self, ids: &[&str]) -> Statement {
         with_ids(
-            Statement::new(format!(
-                "UPDATE campaign_deliveries SET enqueued_at = NULL \
+            self.db
+                .statement(&format!(
+                    "UPDATE campaign_deliveries SET enqueued_at = NULL \
                  WHERE site_id = ?1 AND campaign_id = ?2 AND status = 'pending' \
                  AND subscriber_id IN ({})",
-                placeholders(3, ids.len())
-            ))
-            .bind(self.site)
-            .bind(self.campaign),
+                    placeholders(3, ids.len())
+                ))
+                .bind(self.campaign),
             ids,
         )
     }

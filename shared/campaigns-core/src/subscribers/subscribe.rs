@@ -11,7 +11,7 @@
 //! provider's own `Retry-After` for its 429) with the budget refunded, so a
 //! lost confirmation is never hidden behind a 202.
 use sealpost_api::body::parse_json;
-use sealpost_api::{ApiError, ApiRequest, ApiResponse, ErrorCode, Validator};
+use sealpost_api::{ApiError, ApiRequest, ApiResponse, Email, ErrorCode, Locale, Validator};
 use sealpost_ports::{Clock, PortError, RateLimiter, Rng, Sql};
 use serde::Deserialize;
 
@@ -19,7 +19,6 @@ use super::{Answer, Failure, Subscriptions};
 use crate::bot_check;
 use crate::keys::CONFIRM_TTL_MS;
 use crate::links;
-use crate::model::{LOCALES, Locale, SubscriberEmail};
 use crate::pages;
 use crate::ports::{Accepted, Batch, Mailer, MailerError, OutgoingEmail, Turnstile};
 use crate::rate::{Pause, Reservation, reserve_slot};
@@ -105,16 +104,16 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, T: Turnstile, M: Mailer, P: Pause
     pub(super) async fn subscribe(&self, input: &ApiRequest) -> Answer {
         let body: SubscribeInput = parse_json(&input.body)?;
         let mut v = Validator::new();
-        let email = match SubscriberEmail::parse(&body.email) {
+        let email = match Email::parse(&body.email) {
             Ok(e) => Some(e),
             Err(why) => {
-                v.add("email", why);
+                v.add("email", why.message());
                 None
             }
         };
         let locale = Locale::parse(&body.locale);
         if locale.is_none() {
-            v.one_of("locale", &body.locale, &LOCALES);
+            v.one_of("locale", &body.locale, &Locale::NAMES);
         }
         v.text_len(
             "turnstileToken",
@@ -179,12 +178,7 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, T: Turnstile, M: Mailer, P: Pause
     /// row; a pending one stays pending in the new locale; an unsubscribed
     /// one becomes pending again with a new nonce (older links stop
     /// working); a confirmed one is left as it is.
-    async fn upsert(
-        &self,
-        email: &SubscriberEmail,
-        locale: Locale,
-        now: i64,
-    ) -> Result<Upserted, Failure> {
+    async fn upsert(&self, email: &Email, locale: Locale, now: i64) -> Result<Upserted, Failure> {
         let id = self.rng.id()?;
         let nonce = self.rng.id()?;
         let sealed = self
@@ -264,12 +258,12 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, T: Turnstile, M: Mailer, P: Pause
     /// it would refuse.
     async fn mail(
         &self,
-        email: &SubscriberEmail,
+        email: &Email,
         row: &Upserted,
         now: i64,
     ) -> Result<Result<(), ApiError>, PortError> {
         let attempt = self.rng.id()?;
-        let origin = links::site_origin(&self.db, self.site()).await?;
+        let origin = links::site_origin(&self.db).await?;
         let locale = Locale::parse(&row.locale).unwrap_or(Locale::En);
         let site = self.site();
         let outgoing = if row.status == "confirmed" {

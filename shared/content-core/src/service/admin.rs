@@ -4,15 +4,15 @@
 
 use sealpost_api::body::parse_json;
 use sealpost_api::query::OffsetPaging;
-use sealpost_api::{ApiError, ApiRequest, ApiResponse, ErrorCode, PageInfo, Validator};
+use sealpost_api::{ApiError, ApiRequest, ApiResponse, ErrorCode, Locale, PageInfo, Validator};
 use sealpost_ports::{Clock, PageCache, PortError, RateLimiter, Rng, Sql, SqlValue, parse_rfc3339};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{Answer, Content, check_version, fts_query, optional_body, stale};
 use crate::model::{
-    self, ActionInput, CreateInput, LANGS, POST_COLUMNS, PatchInput, PostRow, QUERY_MAX,
-    ScheduleInput, Status, Translation, TranslationRow,
+    self, ActionInput, CreateInput, POST_COLUMNS, PatchInput, PostRow, QUERY_MAX, ScheduleInput,
+    Status, Translation, TranslationRow,
 };
 
 /// A post's state transition (publish, schedule, unpublish, delete).
@@ -234,7 +234,7 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, P: PageCache> Content<'_, S, C, R
         }
         let mut changes = Vec::new();
         let mut remaining = 0;
-        for lang in LANGS {
+        for lang in Locale::NAMES {
             let current = existing.iter().find(|t| t.lang == lang);
             let patch = body.translations.as_ref().and_then(|t| {
                 if lang == "en" {

@@ -3,14 +3,14 @@
 //! with its alternates), both with `ETag`/`Cache-Control` and 304s.
 
 use sealpost_api::query::{OffsetPaging, Query};
-use sealpost_api::{ApiRequest, ApiResponse, PageInfo, Validator};
+use sealpost_api::{ApiRequest, ApiResponse, Locale, PageInfo, Validator};
 use sealpost_ports::{Clock, PageCache, PortError, RateLimiter, Rng, Sql, SqlValue, rfc3339};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{Answer, Content, fts_query, not_found, post_url};
 use crate::cache;
-use crate::model::{self, Author, LANGS, PublicItem, QUERY_MAX};
+use crate::model::{self, Author, PublicItem, QUERY_MAX};
 
 /// A row of `GET /posts`.
 #[derive(Deserialize)]
@@ -67,9 +67,9 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, P: PageCache> Content<'_, S, C, R
 
     fn lang(query: &Query, v: &mut Validator) -> Option<&'static str> {
         let lang = query.get("lang")?;
-        let found = LANGS.iter().copied().find(|l| *l == lang);
+        let found = Locale::parse(lang).map(Locale::as_str);
         if found.is_none() {
-            v.one_of("lang", lang, &LANGS);
+            v.one_of("lang", lang, &Locale::NAMES);
         }
         found
     }
