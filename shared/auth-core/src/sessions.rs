@@ -50,7 +50,7 @@ pub fn open<S: Sql>(
 ) -> Result<NewSession, PortError> {
     let id = rng.id()?;
     let (refresh_token, hash) = new_refresh_token(rng)?;
-    let amr = serde_json::to_string(amr).map_err(|e| PortError::Decode(e.to_string()))?;
+    let amr = serde_json::Value::Array(amr.iter().map(|m| (*m).into()).collect()).to_string();
     let statements = vec![
         db.statement(
             "INSERT INTO sessions (site_id, id, user_id, amr, created_at, last_used_at, \

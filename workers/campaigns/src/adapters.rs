@@ -179,9 +179,9 @@ impl Turnstile for AnyTurnstile {
     async fn verify(&self, token: &str, client_ip: &str) -> Result<TurnstileAnswer, PortError> {
         match self {
             AnyTurnstile::Dev(dev) => dev.verify(token, client_ip).await,
-            AnyTurnstile::Unconfigured => {
-                Err(PortError::Unavailable("TURNSTILE_SECRET is not set".into()))
-            }
+            AnyTurnstile::Unconfigured => Err(PortError::NotConfigured(
+                "TURNSTILE_SECRET is not set".into(),
+            )),
             AnyTurnstile::Siteverify { secret } => siteverify(secret, token, client_ip).await,
         }
     }

@@ -3,7 +3,7 @@
 use sealpost_api::body::parse_json;
 use sealpost_api::{ApiError, ApiRequest, ApiResponse, ErrorCode, Validator};
 use sealpost_guard::AccessClaims;
-use sealpost_ports::{Clock, PortError, Rng, Sql, rfc3339};
+use sealpost_ports::{Clock, Rng, Sql, rfc3339};
 use serde_json::{Value, json};
 
 use super::{Answer, Auth, Failure, PasswordInput, empty_body, invalid_credentials};
@@ -139,7 +139,7 @@ impl<S: Sql, C: Clock, R: Rng> Auth<'_, S, C, R> {
         let hash = self
             .policy
             .hash(&body.new_password, pepper, self.rng)
-            .map_err(|e| PortError::Decode(format!("password hash: {e}")))?;
+            .map_err(|e| Failure::Crypto(format!("password hash: {e}")))?;
         let now = self.now();
         let batch = [
             self.db

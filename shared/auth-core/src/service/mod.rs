@@ -213,7 +213,7 @@ impl<S: Sql, C: Clock, R: Rng> Auth<'_, S, C, R> {
             self.now() / 1000,
         );
         let access = tokens::issue(&claims, &self.secrets.signing)
-            .map_err(|e| PortError::Decode(format!("access token: {e}")))?;
+            .map_err(|e| Failure::Crypto(format!("access token: {e}")))?;
         Ok(json!({
             "accessToken": access,
             "refreshToken": refresh_token,

@@ -7,8 +7,8 @@ use sealpost_ports::{Clock, PortError, Rng, Sql, rfc3339};
 use serde_json::json;
 
 use super::{
-    Answer, Auth, MfaLoginInput, RefreshInput, invalid_credentials, mfa_invalid, parse_code,
-    plausible_token, token_invalid,
+    Answer, Auth, Failure, MfaLoginInput, RefreshInput, invalid_credentials, mfa_invalid,
+    parse_code, plausible_token, token_invalid,
 };
 use crate::accounts::{self, LoginInput, SignupInput, UserRow, roles_json};
 use crate::audit::Event;
@@ -33,7 +33,7 @@ impl<S: Sql, C: Clock, R: Rng> Auth<'_, S, C, R> {
         let hash = self
             .policy
             .hash(&input.password, self.secrets.pepper.as_ref(), self.rng)
-            .map_err(|e| PortError::Decode(format!("password hash: {e}")))?;
+            .map_err(|e| Failure::Crypto(format!("password hash: {e}")))?;
         let now = self.now();
         let id = self.rng.id()?;
         let insert = self
@@ -135,7 +135,7 @@ impl<S: Sql, C: Clock, R: Rng> Auth<'_, S, C, R> {
             let hash = self
                 .policy
                 .hash(&input.password, pepper, self.rng)
-                .map_err(|e| PortError::Decode(format!("password rehash: {e}")))?;
+                .map_err(|e| Failure::Crypto(format!("password rehash: {e}")))?;
             extra.push(
                 self.db
                     .statement("UPDATE users SET password_hash = ?3 WHERE site_id = ?1 AND id = ?2")

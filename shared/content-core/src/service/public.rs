@@ -4,11 +4,11 @@
 
 use sealpost_api::query::{OffsetPaging, Query};
 use sealpost_api::{ApiRequest, ApiResponse, Locale, PageInfo, Validator};
-use sealpost_ports::{Clock, PageCache, PortError, RateLimiter, Rng, Sql, SqlValue, rfc3339};
+use sealpost_ports::{Clock, PageCache, RateLimiter, Rng, Sql, SqlValue, rfc3339};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Answer, Content, fts_query, not_found, post_url};
+use super::{Answer, Content, Failure, fts_query, not_found, post_url};
 use crate::cache;
 use crate::model::{self, Author, PublicItem, QUERY_MAX};
 
@@ -203,7 +203,7 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, P: PageCache> Content<'_, S, C, R
             "url": url,
             "mainEntityOfPage": url,
         });
-        let mut data = serde_json::to_value(&item).map_err(|e| PortError::Decode(e.to_string()))?;
+        let mut data = serde_json::to_value(&item).map_err(|e| Failure::Codec(e.to_string()))?;
         data["bodyHtml"] = Value::String(row.body_html.clone());
         data["alternates"] = alternates
             .iter()
