@@ -274,6 +274,40 @@ mod tests {
         );
     }
 
+    /// `a@example.com` of row `default`/`ab12` under `keys()`, nonce
+    /// `00 01 … 0b`, as an earlier release stored it.
+    const STORED_ADDRESS: &str = "AAECAwQFBgcICQoLbMaHkiTZSbntFod2SG1Yy4ISip0VdYJT0AiQVzk";
+
+    #[test]
+    fn sealing_writes_base64url_of_nonce_ciphertext_and_tag_as_stored_rows_have_it() {
+        let rng = Counter(std::cell::Cell::new(0));
+        let sealed = keys()
+            .seal_email(&rng, "default", "ab12", "a@example.com")
+            .unwrap();
+        assert_eq!(sealed, STORED_ADDRESS);
+    }
+
+    #[test]
+    fn an_address_stored_by_an_earlier_release_still_opens() {
+        assert_eq!(
+            keys()
+                .open_email("default", "ab12", STORED_ADDRESS)
+                .as_deref(),
+            Some("a@example.com")
+        );
+        let from_secret = CampaignKeys::from_secret(&URL_SAFE_NO_PAD.encode([1u8; 32])).unwrap();
+        assert_eq!(
+            from_secret
+                .open_email(
+                    "default",
+                    "ab12",
+                    "AAECAwQFBgcICQoLnnhLBT0jnbkrdRJaDhVn8NRIQN04Z58Arc1PbVU"
+                )
+                .as_deref(),
+            Some("a@example.com")
+        );
+    }
+
     #[test]
     fn the_blind_index_is_keyed_and_deterministic() {
         let k = keys();
