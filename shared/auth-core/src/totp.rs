@@ -8,7 +8,9 @@
 //! Time comes in as an argument (`now_secs`, from the `Clock` port),
 //! randomness through the `Rng` port.
 use std::fmt;
+use std::sync::LazyLock;
 
+use data_encoding::{BASE32_NOPAD, Encoding};
 use hmac::{Hmac, Mac};
 use sealpost_crypto::{AtRestError, AtRestKey, at_rest};
 use sealpost_ports::{PortError, Rng};
@@ -31,50 +33,30 @@ pub fn generate_secret(rng: &impl Rng) -> Result<[u8; SECRET_LEN], PortError> {
     Ok(secret)
 }
 
-const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+/// RFC 4648 base32 as people and apps type it: either case, spaces anywhere,
+/// trailing bits unchecked.
+static BASE32_TYPED: LazyLock<Encoding> = LazyLock::new(|| {
+    let mut spec = BASE32_NOPAD.specification();
+    spec.translate.from.push_str("abcdefghijklmnopqrstuvwxyz");
+    spec.translate.to.push_str("ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+    spec.ignore.push(' ');
+    spec.check_trailing_bits = false;
+    // A constant specification, valid (every decoding test builds it).
+    spec.encoding().expect("a valid base32 specification")
+});
 
 /// RFC 4648 base32, upper case, without padding (what authenticator apps
 /// expect in `secret=`).
 pub fn base32_encode(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(5) * 8);
-    let (mut buffer, mut bits) = (0u32, 0u32);
-    for &b in bytes {
-        buffer = (buffer << 8) | u32::from(b);
-        bits += 8;
-        while bits >= 5 {
-            bits -= 5;
-            out.push(char::from(BASE32[((buffer >> bits) & 31) as usize]));
-        }
-    }
-    if bits > 0 {
-        out.push(char::from(BASE32[((buffer << (5 - bits)) & 31) as usize]));
-    }
-    out
+    BASE32_NOPAD.encode(bytes)
 }
 
 /// Decodes RFC 4648 base32: case-insensitive, trailing `=` padding and
 /// spaces ignored. `None` for any other character or an impossible length.
 pub fn base32_decode(text: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(text.len() * 5 / 8);
-    let (mut buffer, mut bits, mut symbols) = (0u32, 0u32, 0usize);
-    let body = text.trim_end_matches(['=', ' ']);
-    for c in body.bytes().filter(|c| *c != b' ') {
-        let v = match c.to_ascii_uppercase() {
-            c @ b'A'..=b'Z' => c - b'A',
-            c @ b'2'..=b'7' => c - b'2' + 26,
-            _ => return None,
-        };
-        buffer = (buffer << 5) | u32::from(v);
-        bits += 5;
-        symbols += 1;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((buffer >> bits) as u8);
-        }
-        buffer &= (1 << bits) - 1;
-    }
-    // Valid unpadded lengths end with 0, 2, 4, 5 or 7 symbols of a group.
-    matches!(symbols % 8, 0 | 2 | 4 | 5 | 7).then_some(out)
+    BASE32_TYPED
+        .decode(text.trim_end_matches(['=', ' ']).as_bytes())
+        .ok()
 }
 
 fn percent_encode(s: &str) -> String {
