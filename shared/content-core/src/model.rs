@@ -3,11 +3,10 @@
 use std::collections::BTreeMap;
 
 use sealpost_api::Validator;
+use sealpost_markdown as markdown;
 use sealpost_ports::rfc3339;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
-
-use crate::markdown;
 
 /// The languages a post can be written in, in display order.
 pub const LANGS: [&str; 2] = ["en", "vi"];
