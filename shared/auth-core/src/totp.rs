@@ -8,9 +8,8 @@
 //! Time comes in as an argument (`now_secs`, from the `Clock` port),
 //! randomness through the `Rng` port.
 use std::fmt;
-use std::sync::LazyLock;
 
-use data_encoding::{BASE32_NOPAD, Encoding};
+use base32ct::{Base32UpperUnpadded, Encoding as _};
 use hmac::{Hmac, Mac};
 use sealpost_crypto::{AtRestError, AtRestKey, at_rest};
 use sealpost_ports::{PortError, Rng};
@@ -33,30 +32,26 @@ pub fn generate_secret(rng: &impl Rng) -> Result<[u8; SECRET_LEN], PortError> {
     Ok(secret)
 }
 
-/// RFC 4648 base32 as people and apps type it: either case, spaces anywhere,
-/// trailing bits unchecked.
-static BASE32_TYPED: LazyLock<Encoding> = LazyLock::new(|| {
-    let mut spec = BASE32_NOPAD.specification();
-    spec.translate.from.push_str("abcdefghijklmnopqrstuvwxyz");
-    spec.translate.to.push_str("ABCDEFGHIJKLMNOPQRSTUVWXYZ");
-    spec.ignore.push(' ');
-    spec.check_trailing_bits = false;
-    // A constant specification, valid (every decoding test builds it).
-    spec.encoding().expect("a valid base32 specification")
-});
-
 /// RFC 4648 base32, upper case, without padding (what authenticator apps
 /// expect in `secret=`).
 pub fn base32_encode(bytes: &[u8]) -> String {
-    BASE32_NOPAD.encode(bytes)
+    Base32UpperUnpadded::encode_string(bytes)
 }
 
 /// Decodes RFC 4648 base32: case-insensitive, trailing `=` padding and
 /// spaces ignored. `None` for any other character or an impossible length.
 pub fn base32_decode(text: &str) -> Option<Vec<u8>> {
-    BASE32_TYPED
-        .decode(text.trim_end_matches(['=', ' ']).as_bytes())
-        .ok()
+    let symbols: String = text
+        .trim_end_matches(['=', ' '])
+        .chars()
+        .filter(|c| *c != ' ')
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    // Whole bytes end a group after 0, 2, 4, 5 or 7 symbols.
+    if !matches!(symbols.len() % 8, 0 | 2 | 4 | 5 | 7) {
+        return None;
+    }
+    Base32UpperUnpadded::decode_vec(&symbols).ok()
 }
 
 fn percent_encode(s: &str) -> String {
