@@ -1,4 +1,4 @@
-//! Fuzz target: the Markdown renderer (`content_core::markdown::render`), the
+//! Fuzz target: the Markdown renderer (`sealpost_markdown::render`), the
 //! HTML of every post and campaign body. Input: the Markdown (lossy UTF-8).
 //! Oracle: no panic, and the output, parsed as a browser parses an HTML
 //! fragment (html5ever, through `scraper`), holds only elements and
@@ -11,7 +11,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use scraper::{Html, Node};
-use sealpost_content_core::markdown::render;
+use sealpost_markdown::render;
 
 /// Elements pulldown-cmark writes for CommonMark plus tables, strikethrough
 /// and task lists.

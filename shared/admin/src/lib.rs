@@ -10,14 +10,10 @@ pub mod sql;
 use argon2::password_hash::{PasswordHasher, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use sealpost_api::Email;
+use sealpost_auth_core::password::{OUTPUT_LEN, PasswordPolicy};
 use sealpost_ports::SiteId;
 
 pub use sql::{Existing, Ids, REFUSED_MARKER, REVOKE_REASON};
-
-/// OWASP's minimum for Argon2id: 19 MiB, 2 passes, 1 lane.
-pub const ARGON2_M_KIB: u32 = 19_456;
-pub const ARGON2_T: u32 = 2;
-pub const ARGON2_P: u32 = 1;
 
 /// Why an admin cannot be written.
 #[derive(Debug, PartialEq, Eq)]
@@ -45,7 +41,9 @@ pub fn normalize_email(email: &str) -> Result<Email, AdminError> {
     Email::parse(email).map_err(|_| AdminError::Email)
 }
 
-/// An Argon2id PHC string for `password` with a fresh random salt.
+/// An Argon2id PHC string for `password` with a fresh random salt, at the
+/// auth service's parameters ([`PasswordPolicy::OWASP_MIN`]), so that the
+/// account verifies there.
 pub fn hash_password(password: &str) -> Result<String, AdminError> {
     let len = password.chars().count();
     if !(8..=128).contains(&len) {
@@ -54,8 +52,14 @@ pub fn hash_password(password: &str) -> Result<String, AdminError> {
     let mut salt = [0u8; 16];
     getrandom::getrandom(&mut salt).map_err(|e| AdminError::Hash(e.to_string()))?;
     let salt = SaltString::encode_b64(&salt).map_err(|e| AdminError::Hash(e.to_string()))?;
-    let params = Params::new(ARGON2_M_KIB, ARGON2_T, ARGON2_P, None)
-        .map_err(|e| AdminError::Hash(e.to_string()))?;
+    let policy = PasswordPolicy::OWASP_MIN;
+    let params = Params::new(
+        policy.m_cost_kib,
+        policy.t_cost,
+        policy.p_cost,
+        Some(OUTPUT_LEN),
+    )
+    .map_err(|e| AdminError::Hash(e.to_string()))?;
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())

@@ -6,8 +6,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use aes_gcm::aead::{Aead, KeyInit, Payload};
-use aes_gcm::{Aes256Gcm, Nonce};
+use sealpost_crypto::{AtRestError, AtRestKey, at_rest};
 use sealpost_ports::{Clock, PortError, Rng, Sql, Statement, from_row, rfc3339};
 use sealpost_seal::{AEAD_ID, KDF_ID, KEM_ID, KeyConfig, PublicKey, SecretKey, b64, unb64};
 use serde::Deserialize;
@@ -50,8 +49,8 @@ impl KeyPolicy {
 /// and the one it replaced (`SEAL_KEY_WRAP_PREVIOUS`) while keys wrapped
 /// under that one remain. Keys are always wrapped under the current secret.
 pub struct WrapKey {
-    current: Zeroizing<[u8; 32]>,
-    previous: Option<Zeroizing<[u8; 32]>>,
+    current: AtRestKey,
+    previous: Option<AtRestKey>,
 }
 
 impl std::fmt::Debug for WrapKey {
@@ -60,17 +59,11 @@ impl std::fmt::Debug for WrapKey {
     }
 }
 
-fn wrap_secret(secret: &str) -> Option<Zeroizing<[u8; 32]>> {
-    let bytes = Zeroizing::new(unb64(secret.trim()).ok()?);
-    let key: [u8; 32] = bytes.as_slice().try_into().ok()?;
-    Some(Zeroizing::new(key))
-}
-
 impl WrapKey {
     /// From the `SEAL_KEY_WRAP` secret: 32 bytes, base64url without padding.
     pub fn from_secret(secret: &str) -> Option<WrapKey> {
         Some(WrapKey {
-            current: wrap_secret(secret)?,
+            current: AtRestKey::from_base64url(secret)?,
             previous: None,
         })
     }
@@ -85,31 +78,20 @@ impl WrapKey {
         }
     }
 
-    fn cipher(&self) -> Aes256Gcm {
-        Aes256Gcm::new(self.current.as_ref().into())
-    }
-
     fn aad(kid: u8) -> Vec<u8> {
         format!("edge-seal key v1:{kid}").into_bytes()
     }
 
+    /// `sk` wrapped for storage as key `kid`: base64url(nonce ‖ ciphertext ‖
+    /// tag) under the current secret.
     fn wrap(&self, kid: u8, sk: &SecretKey, rng: &impl Rng) -> Result<String, PortError> {
-        let mut nonce = [0u8; 12];
-        rng.fill(&mut nonce)?;
         let plain = sk.to_bytes();
-        let ct = self
-            .cipher()
-            .encrypt(
-                Nonce::from_slice(&nonce),
-                Payload {
-                    msg: plain.as_ref(),
-                    aad: &Self::aad(kid),
-                },
-            )
-            .map_err(|_| PortError::Decode("key wrap failed".into()))?;
-        let mut out = nonce.to_vec();
-        out.extend_from_slice(&ct);
-        Ok(b64(&out))
+        at_rest::seal_to_text(&self.current, &Self::aad(kid), plain.as_ref(), rng).map_err(|e| {
+            match e {
+                AtRestError::Nonce(e) => e,
+                _ => PortError::Decode("key wrap failed".into()),
+            }
+        })
     }
 
     /// Opens the key `kid` stored as `wrapped`: under the current secret,
@@ -137,24 +119,9 @@ impl WrapKey {
     }
 }
 
-/// Opens `wrapped` (nonce ‖ AES-256-GCM ciphertext, base64url) under `key`.
-fn open_wrapped(key: &[u8; 32], kid: u8, wrapped: &str) -> Option<SecretKey> {
-    let raw = unb64(wrapped).ok()?;
-    if raw.len() < 12 {
-        return None;
-    }
-    let (nonce, ct) = raw.split_at(12);
-    let plain = Zeroizing::new(
-        Aes256Gcm::new(key.into())
-            .decrypt(
-                Nonce::from_slice(nonce),
-                Payload {
-                    msg: ct,
-                    aad: &WrapKey::aad(kid),
-                },
-            )
-            .ok()?,
-    );
+/// Opens `wrapped` (what [`WrapKey::wrap`] stored) under `key`.
+fn open_wrapped(key: &AtRestKey, kid: u8, wrapped: &str) -> Option<SecretKey> {
+    let plain = at_rest::open_text(key, &WrapKey::aad(kid), wrapped).ok()?;
     SecretKey::from_bytes(&plain).ok()
 }
 

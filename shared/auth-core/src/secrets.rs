@@ -6,10 +6,8 @@
 //! that no key serves two purposes. `Debug` never prints key material.
 use std::fmt;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
+use sealpost_crypto::AtRestKey;
 use sealpost_guard::Verifier;
 use sha2::Sha256;
 use zeroize::Zeroizing;
@@ -65,19 +63,12 @@ impl AuthSecrets {
         pepper: Option<&str>,
     ) -> Result<AuthSecrets, SecretError> {
         let signing = SigningKey::from_secret(signing).map_err(|_| SecretError::SigningKey)?;
-        let raw = Zeroizing::new(
-            URL_SAFE_NO_PAD
-                .decode(data_key.trim())
-                .map_err(|_| SecretError::DataKey)?,
-        );
-        if raw.len() != 32 {
-            return Err(SecretError::DataKey);
-        }
+        let raw = sealpost_crypto::decode_secret(data_key).ok_or(SecretError::DataKey)?;
         let pepper = match pepper.map(str::trim).filter(|p| !p.is_empty()) {
             Some(p) => Some(Pepper::from_secret(p).ok_or(SecretError::Pepper)?),
             None => None,
         };
-        Self::from_parts(signing, &raw, pepper)
+        Self::from_parts(signing, raw.as_ref(), pepper)
     }
 
     /// From an already decoded 32-byte data key (tests).
@@ -88,21 +79,19 @@ impl AuthSecrets {
     ) -> Result<AuthSecrets, SecretError> {
         let verifier = Verifier::from_sec1_points(&[signing.public_sec1()])
             .map_err(|_| SecretError::SigningKey)?;
-        let hk = Hkdf::<Sha256>::new(Some(b"sealpost-auth v1"), data_key);
-        let derive = |label: &[u8]| {
-            let mut out = Zeroizing::new([0u8; 32]);
-            // 32 bytes is far below HKDF-SHA-256's 8,160-byte limit.
-            let _ = hk.expand(label, out.as_mut());
-            out
-        };
+        let [totp, recovery, ip, email] = sealpost_crypto::derive_keys(
+            data_key,
+            b"sealpost-auth v1",
+            [b"totp-secret", b"recovery-code", b"ip-hash", b"email-hash"],
+        );
         Ok(AuthSecrets {
             signing,
             verifier,
             pepper,
-            totp: DataKey::new(*derive(b"totp-secret")),
-            recovery: derive(b"recovery-code"),
-            ip: derive(b"ip-hash"),
-            email: derive(b"email-hash"),
+            totp: DataKey::from(AtRestKey::from(totp)),
+            recovery,
+            ip,
+            email,
         })
     }
 

@@ -9,11 +9,9 @@
 //! randomness through the `Rng` port.
 use std::fmt;
 
-use aes_gcm::aead::{Aead, KeyInit, Payload};
-use aes_gcm::{Aes256Gcm, Nonce};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base32ct::{Base32UpperUnpadded, Encoding as _};
 use hmac::{Hmac, Mac};
+use sealpost_crypto::{AtRestError, AtRestKey, at_rest};
 use sealpost_ports::{PortError, Rng};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
@@ -34,50 +32,26 @@ pub fn generate_secret(rng: &impl Rng) -> Result<[u8; SECRET_LEN], PortError> {
     Ok(secret)
 }
 
-const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-
 /// RFC 4648 base32, upper case, without padding (what authenticator apps
 /// expect in `secret=`).
 pub fn base32_encode(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(5) * 8);
-    let (mut buffer, mut bits) = (0u32, 0u32);
-    for &b in bytes {
-        buffer = (buffer << 8) | u32::from(b);
-        bits += 8;
-        while bits >= 5 {
-            bits -= 5;
-            out.push(char::from(BASE32[((buffer >> bits) & 31) as usize]));
-        }
-    }
-    if bits > 0 {
-        out.push(char::from(BASE32[((buffer << (5 - bits)) & 31) as usize]));
-    }
-    out
+    Base32UpperUnpadded::encode_string(bytes)
 }
 
 /// Decodes RFC 4648 base32: case-insensitive, trailing `=` padding and
 /// spaces ignored. `None` for any other character or an impossible length.
 pub fn base32_decode(text: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(text.len() * 5 / 8);
-    let (mut buffer, mut bits, mut symbols) = (0u32, 0u32, 0usize);
-    let body = text.trim_end_matches(['=', ' ']);
-    for c in body.bytes().filter(|c| *c != b' ') {
-        let v = match c.to_ascii_uppercase() {
-            c @ b'A'..=b'Z' => c - b'A',
-            c @ b'2'..=b'7' => c - b'2' + 26,
-            _ => return None,
-        };
-        buffer = (buffer << 5) | u32::from(v);
-        bits += 5;
-        symbols += 1;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((buffer >> bits) as u8);
-        }
-        buffer &= (1 << bits) - 1;
+    let symbols: String = text
+        .trim_end_matches(['=', ' '])
+        .chars()
+        .filter(|c| *c != ' ')
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    // Whole bytes end a group after 0, 2, 4, 5 or 7 symbols.
+    if !matches!(symbols.len() % 8, 0 | 2 | 4 | 5 | 7) {
+        return None;
     }
-    // Valid unpadded lengths end with 0, 2, 4, 5 or 7 symbols of a group.
-    matches!(symbols % 8, 0 | 2 | 4 | 5 | 7).then_some(out)
+    Base32UpperUnpadded::decode_vec(&symbols).ok()
 }
 
 fn percent_encode(s: &str) -> String {
@@ -162,7 +136,7 @@ pub fn verify(
 }
 
 /// The data key that encrypts TOTP secrets at rest (32 bytes).
-pub struct DataKey(Zeroizing<[u8; 32]>);
+pub struct DataKey(AtRestKey);
 
 impl fmt::Debug for DataKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -170,22 +144,22 @@ impl fmt::Debug for DataKey {
     }
 }
 
+impl From<AtRestKey> for DataKey {
+    fn from(key: AtRestKey) -> DataKey {
+        DataKey(key)
+    }
+}
+
 impl DataKey {
     /// From raw bytes.
     pub fn new(bytes: [u8; 32]) -> DataKey {
-        DataKey(Zeroizing::new(bytes))
+        DataKey(AtRestKey::new(bytes))
     }
 
     /// From a secret: 32 bytes, base64url without padding (like
     /// `SEAL_KEY_WRAP`).
     pub fn from_secret(secret: &str) -> Option<DataKey> {
-        let bytes = Zeroizing::new(URL_SAFE_NO_PAD.decode(secret.trim()).ok()?);
-        let key: [u8; 32] = bytes.as_slice().try_into().ok()?;
-        Some(DataKey::new(key))
-    }
-
-    fn cipher(&self) -> Aes256Gcm {
-        Aes256Gcm::new(self.0.as_ref().into())
+        AtRestKey::from_base64url(secret).map(DataKey)
     }
 }
 
@@ -202,37 +176,16 @@ pub fn seal_secret(
     secret: &[u8],
     rng: &impl Rng,
 ) -> Result<String, PortError> {
-    let mut nonce = [0u8; 12];
-    rng.fill(&mut nonce)?;
-    let aad = secret_aad(user_id);
-    let ct = key
-        .cipher()
-        .encrypt(
-            Nonce::from_slice(&nonce),
-            Payload {
-                msg: secret,
-                aad: &aad,
-            },
-        )
-        .map_err(|_| PortError::Decode("totp secret encryption failed".into()))?;
-    let mut out = nonce.to_vec();
-    out.extend_from_slice(&ct);
-    Ok(URL_SAFE_NO_PAD.encode(out))
+    at_rest::seal_to_text(&key.0, &secret_aad(user_id), secret, rng).map_err(|e| match e {
+        AtRestError::Nonce(e) => e,
+        _ => PortError::Decode("totp secret encryption failed".into()),
+    })
 }
 
 /// Decrypts what [`seal_secret`] stored for `user_id`; `None` when it was
 /// tampered with, belongs to another user or another key.
 pub fn open_secret(key: &DataKey, user_id: &str, sealed: &str) -> Option<Zeroizing<Vec<u8>>> {
-    let raw = URL_SAFE_NO_PAD.decode(sealed).ok()?;
-    if raw.len() < 12 + 16 {
-        return None;
-    }
-    let (nonce, ct) = raw.split_at(12);
-    let aad = secret_aad(user_id);
-    key.cipher()
-        .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad: &aad })
-        .ok()
-        .map(Zeroizing::new)
+    at_rest::open_text(&key.0, &secret_aad(user_id), sealed).ok()
 }
 
 /// How many recovery codes a user gets.

@@ -241,6 +241,34 @@ fn a_sealed_secret_opens_only_with_its_key_and_for_its_user() {
     assert!(open_secret(&key(1), "user-1", "!!!").is_none());
 }
 
+/// A random source that counts `00 01 02 …` from the start of each buffer.
+struct Counting;
+
+impl Rng for Counting {
+    fn fill(&self, buf: &mut [u8]) -> Result<(), PortError> {
+        for (i, b) in buf.iter_mut().enumerate() {
+            *b = u8::try_from(i).unwrap_or(0);
+        }
+        Ok(())
+    }
+}
+
+/// The RFC secret sealed for `user-1` under `key(1)` with the nonce
+/// `00 01 … 0b`, as an earlier release stored it.
+const STORED_SECRET: &str = "AAECAwQFBgcICQoLipSmEhXIMUHHWtb2E139lZn-UjqZRkWkpmU2f0A2yImeZfVP";
+
+#[test]
+fn sealing_writes_base64url_of_nonce_ciphertext_and_tag_as_stored_rows_have_it() {
+    let sealed = seal_secret(&key(1), "user-1", RFC_SECRET, &Counting).unwrap();
+    assert_eq!(sealed, STORED_SECRET);
+}
+
+#[test]
+fn a_secret_stored_by_an_earlier_release_still_opens() {
+    let opened = open_secret(&key(1), "user-1", STORED_SECRET).unwrap();
+    assert_eq!(opened.as_slice(), RFC_SECRET);
+}
+
 #[test]
 fn sealing_twice_uses_fresh_nonces_and_hides_the_secret() {
     let rng = SeededRng::new(14);

@@ -163,3 +163,32 @@ fn without_the_previous_secret_old_keys_fail_with_a_clear_error_that_holds_no_se
         assert!(!text.contains(&secret), "the error holds a secret: {text}");
     }
 }
+
+/// A key row as an earlier release wrote it: private key `[5; 32]` as kid 0
+/// under `OLD`, nonce `00 01 … 0b` (the at-rest format must keep opening it).
+const STORED_WRAPPED_KEY: &str =
+    "AAECAwQFBgcICQoLSShRTZkmJjubNgPu17mAhijvl4qcHrxVLcrBBzJ89KqQ9hwc4ZrcqMMeqxZ3X15d";
+
+#[test]
+fn a_key_row_written_by_an_earlier_release_still_unwraps() {
+    let db = SqliteDb::open_migrated();
+    let sk = sealpost_seal::SecretKey::from_bytes(&[5u8; 32]).expect("scalar");
+    block_on(
+        db.execute(
+            &Statement::new(
+                "INSERT INTO seal_keys (kid, public_key, private_key, created_at, rotate_at, \
+                 expires_at) VALUES (0, ?1, ?2, ?3, ?4, ?5)",
+            )
+            .bind(b64(&sk.public_key().to_sec1()))
+            .bind(STORED_WRAPPED_KEY)
+            .bind(START_MS)
+            .bind(START_MS + 24 * HOUR_MS)
+            .bind(START_MS + 25 * HOUR_MS),
+        ),
+    )
+    .expect("insert");
+    let ring = block_on(keys::load(&db, &wrap(&OLD))).expect("unwraps");
+    let key = ring.live(0, START_MS).expect("kid 0");
+    assert_eq!(*key.secret.to_bytes(), [5u8; 32]);
+    assert!(block_on(keys::load(&db, &wrap(&NEW))).is_err());
+}

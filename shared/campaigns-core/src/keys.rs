@@ -3,12 +3,10 @@
 //! addresses at rest (AES-256-GCM), the blind index of addresses
 //! (HMAC-SHA-256), confirmation links (HMAC, expiring) and the contract's
 //! stateless unsubscribe token. Every comparison of a MAC is constant-time.
-use aes_gcm::aead::{Aead, KeyInit, Payload};
-use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
+use sealpost_crypto::{AtRestError, AtRestKey, at_rest};
 use sealpost_ports::{PortError, Rng};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
@@ -33,7 +31,7 @@ impl std::error::Error for KeyError {}
 
 /// The derived keys. Never printed.
 pub struct CampaignKeys {
-    address: Zeroizing<[u8; 32]>,
+    address: AtRestKey,
     index: Zeroizing<[u8; 32]>,
     confirm: Zeroizing<[u8; 32]>,
     unsubscribe: Zeroizing<[u8; 32]>,
@@ -55,30 +53,26 @@ pub struct ConfirmClaim {
 impl CampaignKeys {
     /// From the `CAMPAIGNS_KEY` secret.
     pub fn from_secret(secret: &str) -> Result<CampaignKeys, KeyError> {
-        let raw = Zeroizing::new(
-            URL_SAFE_NO_PAD
-                .decode(secret.trim())
-                .map_err(|_| KeyError)?,
-        );
-        if raw.len() != 32 {
-            return Err(KeyError);
-        }
-        Ok(Self::from_bytes(&raw))
+        let raw = sealpost_crypto::decode_secret(secret).ok_or(KeyError)?;
+        Ok(Self::from_bytes(raw.as_ref()))
     }
 
     pub fn from_bytes(master: &[u8]) -> CampaignKeys {
-        let hk = Hkdf::<Sha256>::new(Some(b"sealpost-campaigns v1"), master);
-        let derive = |label: &[u8]| {
-            let mut out = Zeroizing::new([0u8; 32]);
-            // 32 bytes is far below HKDF-SHA-256's 8160-byte limit.
-            let _ = hk.expand(label, out.as_mut());
-            out
-        };
+        let [address, index, confirm, unsubscribe] = sealpost_crypto::derive_keys(
+            master,
+            b"sealpost-campaigns v1",
+            [
+                b"address-encryption",
+                b"address-index",
+                b"confirm-link",
+                b"unsubscribe",
+            ],
+        );
         CampaignKeys {
-            address: derive(b"address-encryption"),
-            index: derive(b"address-index"),
-            confirm: derive(b"confirm-link"),
-            unsubscribe: derive(b"unsubscribe"),
+            address: AtRestKey::from(address),
+            index,
+            confirm,
+            unsubscribe,
         }
     }
 
@@ -97,42 +91,23 @@ impl CampaignKeys {
         subscriber_id: &str,
         email: &str,
     ) -> Result<String, PortError> {
-        let mut nonce = [0u8; 12];
-        rng.fill(&mut nonce)?;
-        let aad = aad(site, subscriber_id);
-        let ct = self
-            .cipher()
-            .encrypt(
-                Nonce::from_slice(&nonce),
-                Payload {
-                    msg: email.as_bytes(),
-                    aad: &aad,
-                },
-            )
-            .map_err(|_| PortError::Unavailable("address encryption failed".into()))?;
-        let mut out = nonce.to_vec();
-        out.extend_from_slice(&ct);
-        Ok(URL_SAFE_NO_PAD.encode(out))
+        at_rest::seal_to_text(
+            &self.address,
+            &aad(site, subscriber_id),
+            email.as_bytes(),
+            rng,
+        )
+        .map_err(|e| match e {
+            AtRestError::Nonce(e) => e,
+            _ => PortError::Unavailable("address encryption failed".into()),
+        })
     }
 
     /// Decrypts a stored address; `None` if it does not open (another key,
     /// another row, damaged).
     pub fn open_email(&self, site: &str, subscriber_id: &str, sealed: &str) -> Option<String> {
-        let raw = URL_SAFE_NO_PAD.decode(sealed).ok()?;
-        if raw.len() < 12 + 16 {
-            return None;
-        }
-        let (nonce, ct) = raw.split_at(12);
-        let aad = aad(site, subscriber_id);
-        let pt = self
-            .cipher()
-            .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad: &aad })
-            .ok()?;
-        String::from_utf8(pt).ok()
-    }
-
-    fn cipher(&self) -> Aes256Gcm {
-        Aes256Gcm::new(self.address.as_ref().into())
+        let plain = at_rest::open_text(&self.address, &aad(site, subscriber_id), sealed).ok()?;
+        std::str::from_utf8(&plain).ok().map(str::to_owned)
     }
 
     /// The contract's unsubscribe token:
@@ -271,6 +246,40 @@ mod tests {
             sealed,
             k.seal_email(&rng, "default", "ab12", "a@example.com")
                 .unwrap()
+        );
+    }
+
+    /// `a@example.com` of row `default`/`ab12` under `keys()`, nonce
+    /// `00 01 … 0b`, as an earlier release stored it.
+    const STORED_ADDRESS: &str = "AAECAwQFBgcICQoLbMaHkiTZSbntFod2SG1Yy4ISip0VdYJT0AiQVzk";
+
+    #[test]
+    fn sealing_writes_base64url_of_nonce_ciphertext_and_tag_as_stored_rows_have_it() {
+        let rng = Counter(std::cell::Cell::new(0));
+        let sealed = keys()
+            .seal_email(&rng, "default", "ab12", "a@example.com")
+            .unwrap();
+        assert_eq!(sealed, STORED_ADDRESS);
+    }
+
+    #[test]
+    fn an_address_stored_by_an_earlier_release_still_opens() {
+        assert_eq!(
+            keys()
+                .open_email("default", "ab12", STORED_ADDRESS)
+                .as_deref(),
+            Some("a@example.com")
+        );
+        let from_secret = CampaignKeys::from_secret(&URL_SAFE_NO_PAD.encode([1u8; 32])).unwrap();
+        assert_eq!(
+            from_secret
+                .open_email(
+                    "default",
+                    "ab12",
+                    "AAECAwQFBgcICQoLnnhLBT0jnbkrdRJaDhVn8NRIQN04Z58Arc1PbVU"
+                )
+                .as_deref(),
+            Some("a@example.com")
         );
     }
 

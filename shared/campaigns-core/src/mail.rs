@@ -1,6 +1,6 @@
 //! Composing a campaign email for one recipient: the subject and body in the
 //! subscriber's locale, a plain-text part (the Markdown as written) and an
-//! HTML part (content's safe Markdown renderer), each with a footer carrying
+//! HTML part (the safe Markdown renderer), each with a footer carrying
 //! the subscriber's unsubscribe link, the RFC 2369 / RFC 8058
 //! `List-Unsubscribe` headers, and the email's own identity
 //! `{site}:{campaign}:{subscriber}`. Composing is deterministic: the same
@@ -9,7 +9,7 @@
 //!
 //! A job renders each locale's HTML once ([`CampaignMail::new`]), not once
 //! per recipient.
-use sealpost_content_core::markdown;
+use sealpost_markdown as markdown;
 use serde::Deserialize;
 
 use crate::keys::CampaignKeys;

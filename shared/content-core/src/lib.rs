@@ -1,5 +1,5 @@
-//! The content worker's domain logic, free of the Workers
-//! platform: bilingual posts ([`model`]), safe Markdown ([`markdown`]), the
+//! The content worker's domain logic, free of the Workers platform:
+//! bilingual posts ([`model`]) with bodies rendered by `sealpost-markdown`, the
 //! routes ([`service`]), ratings, read counts and activity
 //! ([`engagement`]), scheduled publishing ([`publish`]) and the caching of
 //! public reads ([`cache`]). Storage: migrations/0005_content.sql and
@@ -9,7 +9,6 @@
 pub mod cache;
 pub mod edge_cache;
 pub mod engagement;
-pub mod markdown;
 pub mod model;
 pub mod publish;
 pub mod service;

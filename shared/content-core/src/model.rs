@@ -3,11 +3,10 @@
 use std::collections::BTreeMap;
 
 use sealpost_api::Validator;
+use sealpost_markdown as markdown;
 use sealpost_ports::rfc3339;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
-
-use crate::markdown;
 
 /// Slug length, characters of `[a-z0-9-]`.
 pub const SLUG_MAX: usize = 100;

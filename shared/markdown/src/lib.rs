@@ -1,7 +1,7 @@
 //! Markdown → HTML that is safe to insert into a page.
 //!
 //! `pulldown-cmark` parses CommonMark (plus tables, strikethrough and task
-//! lists); this module then changes the event stream before rendering:
+//! lists); this crate then changes the event stream before rendering:
 //!
 //! - raw HTML (blocks and inline tags) is never passed through: it becomes
 //!   text, so `<script>` arrives as `&lt;script&gt;` — no element, no event
@@ -18,6 +18,8 @@
 //!
 //! Every attribute value and text the renderer writes is escaped by it.
 //! Decision and alternative (`ammonia`): docs/adr/0011.
+#![forbid(unsafe_code)]
+
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd, html};
 
 fn options() -> Options {
@@ -54,7 +56,7 @@ pub fn is_safe_url(url: &str, allow_mailto: bool) -> bool {
     }
 }
 
-/// Renders `markdown` as safe HTML (see the module doc).
+/// Renders `markdown` as safe HTML (see the crate doc).
 pub fn render(markdown: &str) -> String {
     let mut out = String::with_capacity(markdown.len() + markdown.len() / 2);
     // For each open link/image: whether its tags were dropped.

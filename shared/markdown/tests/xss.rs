@@ -2,7 +2,7 @@
 //! the HTML has no script element, no event-handler attribute, no style or
 //! embedding element and no `javascript:`/`data:`/`vbscript:` URL — and
 //! ordinary formatting still renders.
-use sealpost_content_core::markdown::render;
+use sealpost_markdown::render;
 
 /// Payloads from the usual cheat sheets (OWASP, PortSwigger), adapted to the
 /// ways Markdown can carry them: raw HTML, links, images, autolinks,
