@@ -178,8 +178,7 @@ impl<S: Sql, C: Clock, R: Rng> Endpoint<'_, S, C, R> {
     }
 
     async fn ring(&self, seal: &SealSetup) -> Result<Rc<KeyRing>, Failure> {
-        Ok(self
-            .keys
+        self.keys
             .get(
                 self.sql,
                 self.clock,
@@ -188,6 +187,6 @@ impl<S: Sql, C: Clock, R: Rng> Endpoint<'_, S, C, R> {
                 seal.policy,
                 None,
             )
-            .await?)
+            .await
     }
 }

@@ -6,6 +6,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+use sealpost_api::Failure;
 use sealpost_crypto::{AtRestError, AtRestKey, at_rest};
 use sealpost_ports::{Clock, PortError, Rng, Sql, Statement, from_row, rfc3339};
 use sealpost_seal::{AEAD_ID, KDF_ID, KEM_ID, KeyConfig, PublicKey, SecretKey, b64, unb64};
@@ -84,12 +85,12 @@ impl WrapKey {
 
     /// `sk` wrapped for storage as key `kid`: base64url(nonce ‖ ciphertext ‖
     /// tag) under the current secret.
-    fn wrap(&self, kid: u8, sk: &SecretKey, rng: &impl Rng) -> Result<String, PortError> {
+    fn wrap(&self, kid: u8, sk: &SecretKey, rng: &impl Rng) -> Result<String, Failure> {
         let plain = sk.to_bytes();
         at_rest::seal_to_text(&self.current, &Self::aad(kid), plain.as_ref(), rng).map_err(|e| {
             match e {
-                AtRestError::Nonce(e) => e,
-                _ => PortError::Decode("key wrap failed".into()),
+                AtRestError::Nonce(e) => Failure::Port(e),
+                _ => Failure::Crypto("key wrap failed".into()),
             }
         })
     }
@@ -257,7 +258,7 @@ fn insert_key(
     wrap: &WrapKey,
     rng: &impl Rng,
     guard: &str,
-) -> Result<Statement, PortError> {
+) -> Result<Statement, Failure> {
     let rotate_at = now + policy.rotate_every_ms;
     Ok(Statement::new(format!(
         "INSERT INTO seal_keys (kid, public_key, private_key, created_at, rotate_at, expires_at) \
@@ -279,7 +280,7 @@ pub async fn load_or_create(
     rng: &impl Rng,
     wrap: &WrapKey,
     policy: KeyPolicy,
-) -> Result<KeyRing, PortError> {
+) -> Result<KeyRing, Failure> {
     let ring = load(sql, wrap).await?;
     if !ring.is_empty() {
         return Ok(ring);
@@ -295,7 +296,7 @@ pub async fn load_or_create(
         "NOT EXISTS (SELECT 1 FROM seal_keys)",
     )?;
     sql.execute(&stmt).await?;
-    load(sql, wrap).await
+    Ok(load(sql, wrap).await?)
 }
 
 /// What one rotation run did.
@@ -318,7 +319,7 @@ pub async fn rotate(
     rng: &impl Rng,
     wrap: &WrapKey,
     policy: KeyPolicy,
-) -> Result<Rotation, PortError> {
+) -> Result<Rotation, Failure> {
     let now = clock.now_ms();
     let mut report = Rotation::default();
     let newest = "(SELECT kid FROM seal_keys ORDER BY created_at DESC, kid DESC LIMIT 1)";
@@ -423,7 +424,7 @@ impl KeyCache {
         wrap: &WrapKey,
         policy: KeyPolicy,
         want_kid: Option<u8>,
-    ) -> Result<Rc<KeyRing>, PortError> {
+    ) -> Result<Rc<KeyRing>, Failure> {
         let now = clock.now_ms();
         let cached = self.ring.borrow().clone();
         if let Some((ring, at)) = cached {

@@ -11,6 +11,7 @@ use std::fmt;
 
 use base32ct::{Base32UpperUnpadded, Encoding as _};
 use hmac::{Hmac, Mac};
+use sealpost_api::Failure;
 use sealpost_crypto::{AtRestError, AtRestKey, at_rest};
 use sealpost_ports::{PortError, Rng};
 use subtle::ConstantTimeEq;
@@ -175,10 +176,10 @@ pub fn seal_secret(
     user_id: &str,
     secret: &[u8],
     rng: &impl Rng,
-) -> Result<String, PortError> {
+) -> Result<String, Failure> {
     at_rest::seal_to_text(&key.0, &secret_aad(user_id), secret, rng).map_err(|e| match e {
-        AtRestError::Nonce(e) => e,
-        _ => PortError::Decode("totp secret encryption failed".into()),
+        AtRestError::Nonce(e) => Failure::Port(e),
+        _ => Failure::Crypto("totp secret encryption failed".into()),
     })
 }
 

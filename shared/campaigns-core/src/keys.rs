@@ -6,8 +6,9 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
+use sealpost_api::Failure;
 use sealpost_crypto::{AtRestError, AtRestKey, at_rest};
-use sealpost_ports::{PortError, Rng};
+use sealpost_ports::Rng;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
@@ -90,7 +91,7 @@ impl CampaignKeys {
         site: &str,
         subscriber_id: &str,
         email: &str,
-    ) -> Result<String, PortError> {
+    ) -> Result<String, Failure> {
         at_rest::seal_to_text(
             &self.address,
             &aad(site, subscriber_id),
@@ -98,8 +99,8 @@ impl CampaignKeys {
             rng,
         )
         .map_err(|e| match e {
-            AtRestError::Nonce(e) => e,
-            _ => PortError::Unavailable("address encryption failed".into()),
+            AtRestError::Nonce(e) => Failure::Port(e),
+            _ => Failure::Crypto("address encryption failed".into()),
         })
     }
 
@@ -199,7 +200,7 @@ mod tests {
 
     struct Counter(std::cell::Cell<u8>);
     impl Rng for Counter {
-        fn fill(&self, buf: &mut [u8]) -> Result<(), PortError> {
+        fn fill(&self, buf: &mut [u8]) -> Result<(), sealpost_ports::PortError> {
             for b in buf {
                 *b = self.0.get();
                 self.0.set(self.0.get().wrapping_add(1));
