@@ -15,9 +15,7 @@
 //!   characters of `[a-z0-9-]`, neither starting nor ending with `-` (an
 //!   internationalised domain is written in its `xn--` form).
 //!
-//! It is what every earlier parser of the code base accepted at once (each
-//! refused something the others let through); see [`Email::parse`]. No
-//! crate is used: the well-kept ones follow the RFC 5322 / HTML grammar,
+//! See [`Email::parse`]. No crate is used: the well-kept ones follow the RFC 5322 / HTML grammar,
 //! which accepts addresses such as `a@localhost` that the contract refuses.
 
 /// A normalised, validated e-mail address.

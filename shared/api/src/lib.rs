@@ -1,7 +1,8 @@
 //! `sealpost-api`: the platform-free HTTP contract shared by the gateway and every
-//! domain worker — the error catalogue ([`ErrorCode`], [`ApiError`]), response
-//! envelopes ([`ApiResponse`]), request body and query rules ([`body`], [`Query`],
-//! paging), field validation ([`Validator`]), the validated value types
+//! domain worker — the request every core receives ([`ApiRequest`]), the one
+//! failure type ([`Failure`]), the error catalogue ([`ErrorCode`], [`ApiError`])
+//! and its envelope ([`envelope`]), response envelopes ([`ApiResponse`]), request
+//! body and query rules ([`body`], [`Query`], paging), field validation ([`Validator`]), the validated value types
 //! every service shares ([`Email`], [`Locale`]), the public route catalogue
 //! ([`routes`]) and the `/health` shape ([`health`]).
 //!

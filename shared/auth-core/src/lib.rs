@@ -1,5 +1,6 @@
 //! The auth worker's domain logic, free of the Workers platform (it talks to
-//! ports): the edge-seal key lifecycle (`keys`), replay protection
+//! ports): the worker's one entry with its key routes and sealed wiring
+//! (`endpoint`), the edge-seal key lifecycle (`keys`), replay protection
 //! (`replay`), the sealing layer of sealed routes (`seal_layer`), and the
 //! auth routes themselves (`service`) over accounts, sessions, MFA, limits
 //! and the audit log.

@@ -1,5 +1,5 @@
-//! The sealing layer of sealed routes: SEAL.md's server checks, in the
-//! contract's order and with its codes; then the route's own handler on the
+//! The sealing layer of sealed routes: the edge-seal contract's server
+//! checks, in the contract's order and with its codes; then the route's own handler on the
 //! plaintext; then every answer sealed — errors too — once a request opened.
 //! Refusals before a successful open are ordinary, unsealed envelopes.
 use std::future::Future;
@@ -89,7 +89,7 @@ pub fn http_date(ms: i64) -> String {
     )
 }
 
-/// Runs SEAL.md's checks on `body` for `METHOD PATH`.
+/// Runs the edge-seal contract's checks on `body` for `METHOD PATH`.
 pub async fn open<S: Sql, C: Clock, R: Rng>(
     ctx: &SealContext<'_, S, C, R>,
     cache: &KeyCache,

@@ -6,11 +6,12 @@
 //! Every step is one atomic statement or idempotent, so overlapping runs are
 //! harmless: a due campaign matches the `WHERE status = 'scheduled'` of
 //! exactly one run, a paused one the `WHERE status = 'paused'` of one run, and
-//! [`advance`] may run twice. Only its three scans of every site's campaigns
-//! (due, cooled down, sending) run on the plain [`Sql`] port (listed with
-//! the crate's other unscoped statements in the crate documentation); all
-//! work on one campaign runs through that campaign's site handle
-//! ([`SiteDb`]), like the request path (docs/adr/0014).
+//! [`advance`](crate::campaigns::advance) may run twice. Only its three
+//! scans of every site's campaigns (due, cooled down, sending) run on the
+//! plain [`Sql`] port (listed with the crate's other unscoped statements in
+//! the crate documentation); all work on one campaign runs through that
+//! campaign's site handle ([`SiteDb`]), like the request path
+//! (docs/adr/0014).
 use sealpost_ports::{PortError, SiteDb, SiteId, Sql, Statement};
 use serde::Deserialize;
 

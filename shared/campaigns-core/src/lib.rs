@@ -4,7 +4,7 @@
 //! decisions (claims, retries, the breaker, the send-rate cap), the cron's
 //! reconciliation and the local fake email provider. Everything goes through
 //! the ports, so the whole flow runs natively against SQLite in tests.
-//! Contract: API.md (Campaigns); decisions: docs/api.md (Campaigns),
+//! Decisions where the API contract is silent: docs/api.md (Campaigns);
 //! docs/adr/0013 and 0014.
 //!
 //! # Site scoping

@@ -1,4 +1,4 @@
-//! The comments worker's domain logic (issue 6), free of the Workers
+//! The comments worker's domain logic, free of the Workers
 //! platform: comment bodies and objects ([`model`]), the store every write
 //! of a post's Durable Object goes through ([`store`]), the per-user rate
 //! limit the object keeps ([`bucket`]), the live protocol — client frames,

@@ -1,8 +1,9 @@
 //! The content worker's domain logic, free of the Workers platform:
 //! bilingual posts ([`model`]) with bodies rendered by `sealpost-markdown`, the
 //! routes ([`service`]), ratings, read counts and activity
-//! ([`engagement`]), scheduled publishing ([`publish`]) and the caching of
-//! public reads ([`cache`]). Storage: migrations/0005_content.sql and
+//! ([`engagement`]), scheduled publishing ([`publish`]), the HTTP caching of
+//! public reads ([`cache`]) and the edge cache of the single post
+//! ([`edge_cache`]). Storage: migrations/0005_content.sql and
 //! 0006_engagement.sql; decisions: docs/adr/0011.
 #![forbid(unsafe_code)]
 

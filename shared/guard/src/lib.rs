@@ -22,8 +22,8 @@
 //!
 //! Revocation is not decided here: a verified token is authentic and unexpired,
 //! nothing more. A caller that must honour logout/revoked sessions passes a
-//! [`RevocationCheck`] to [`Verifier::verify_live`] (the extension point; the
-//! session store that implements it belongs to the integration).
+//! [`RevocationCheck`] to [`Verifier::verify_live`]; the one over the shared
+//! sessions table is [`SessionCheck`] ([`session`]).
 #![forbid(unsafe_code)]
 
 pub mod es256;
@@ -105,7 +105,7 @@ impl fmt::Display for Role {
     }
 }
 
-/// The claims of an access token (API.md, Auth).
+/// The claims of an access token (the API contract, Auth).
 ///
 /// `roles` and `amr` stay strings on the wire so that a role or method added
 /// later does not make older guards refuse the whole token; unknown roles

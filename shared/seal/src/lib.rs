@@ -1,4 +1,5 @@
-//! edge-seal v1: the sealed request/response envelope of Sealpost (`SEAL.md`).
+//! edge-seal v1: the sealed request/response envelope of Sealpost, as the
+//! edge-seal contract defines it.
 //!
 //! A client seals a JSON request body to the server's published key with HPKE
 //! base mode (RFC 9180: DHKEM(P-256, HKDF-SHA256), HKDF-SHA256, AES-256-GCM);
@@ -85,9 +86,9 @@ pub fn ts_is_fresh(ts: i64, now_secs: i64) -> bool {
     ts.abs_diff(now_secs) <= MAX_SKEW_SECS.unsigned_abs()
 }
 
-/// The ASCII label that starts a request's HPKE `info` (SEAL.md, step 2).
+/// The ASCII label that starts a request's HPKE `info` (the contract's step 2).
 pub const REQUEST_INFO_LABEL: &[u8] = b"edge-seal v1 request";
-/// The exporter context of the response secret (SEAL.md, response step 2).
+/// The exporter context of the response secret (the contract's response step 2).
 pub const RESPONSE_EXPORT_LABEL: &[u8] = b"edge-seal v1 response";
 /// Length of the response nonce in bytes.
 pub const RESPONSE_NONCE_BYTES: usize = 32;
@@ -127,7 +128,7 @@ pub enum SealError {
 }
 
 impl SealError {
-    /// The contract's error code for this failure (`SEAL.md`); `Crypto` is an
+    /// The contract's error code for this failure (the edge-seal contract); `Crypto` is an
     /// internal error.
     pub const fn code(self) -> &'static str {
         match self {

@@ -1,5 +1,5 @@
 //! Sealing a request (client) and opening it (server): the request `info` and
-//! `aad` of SEAL.md steps 2–3, `SetupBaseS`/`SetupBaseR` and the single
+//! `aad` of the edge-seal contract's steps 2–3, `SetupBaseS`/`SetupBaseR` and the single
 //! `Seal`/`Open`; each side keeps what the response needs (the exported
 //! response secret, `enc` and the request `aad`).
 
@@ -12,7 +12,7 @@ use crate::{
 };
 use zeroize::Zeroizing;
 
-/// The request's HPKE `info` (SEAL.md step 2): `"edge-seal v1 request" || 0x00 ||
+/// The request's HPKE `info` (the contract's step 2): `"edge-seal v1 request" || 0x00 ||
 /// kid || 0x0010 || 0x0001 || 0x0002 || METHOD || " " || PATH`. `path` is the
 /// path without query string; anything from a `?` on is dropped here, so that
 /// both sides agree even if one passes the full request target. `method` is
@@ -32,13 +32,13 @@ pub fn request_info(kid: u8, method: &str, path: &str) -> Vec<u8> {
     info
 }
 
-/// The request's AAD (SEAL.md step 3): ASCII `TS.NONCE`, the decimal `ts`, a dot,
+/// The request's AAD (the contract's step 3): ASCII `TS.NONCE`, the decimal `ts`, a dot,
 /// and the nonce exactly as sent (base64url).
 pub fn request_aad(ts: i64, nonce_b64: &str) -> Vec<u8> {
     format!("{ts}.{nonce_b64}").into_bytes()
 }
 
-/// Exports the response secret (SEAL.md response step 2).
+/// Exports the response secret (the contract's response step 2).
 fn response_secret(ctx: &hpke::Context<Aes256Gcm>) -> Result<Zeroizing<[u8; 32]>, SealError> {
     let mut secret = Zeroizing::new([0u8; 32]);
     ctx.export(RESPONSE_EXPORT_LABEL, secret.as_mut())?;

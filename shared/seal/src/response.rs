@@ -1,4 +1,5 @@
-//! The sealed response (SEAL.md "Sealed response"), modelled on RFC 9458 §4.4:
+//! The sealed response (the edge-seal contract's "Sealed response"),
+//! modelled on RFC 9458 §4.4:
 //! `secret = Export("edge-seal v1 response", 32)`, `salt = enc || response_nonce`,
 //! `prk = HKDF-Extract(salt, secret)`, `key = HKDF-Expand(prk, "key", 32)`,
 //! `iv = HKDF-Expand(prk, "nonce", 12)`, `aad_res = aad || "." || status`, and
@@ -131,7 +132,7 @@ struct OuterIn {
     data: SealedResponse,
 }
 
-/// The outer body as written by the server (field order as in SEAL.md).
+/// The outer body as written by the server (field order as in the edge-seal contract).
 #[derive(Serialize)]
 struct OuterOut<'a> {
     success: bool,

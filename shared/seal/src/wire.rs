@@ -64,7 +64,7 @@ impl Envelope {
     }
 }
 
-/// A request envelope whose shape and sizes are checked (SEAL.md row 1) — but
+/// A request envelope whose shape and sizes are checked (row 1 of the contract's check table) — but
 /// not `v`, `kid`, the point, or `ts`.
 #[derive(Debug, Clone)]
 pub struct ParsedEnvelope {

@@ -2,8 +2,8 @@
 //! plaintext): the dispatch, the shared steps of every route (limits, audit,
 //! tokens, sessions), and the sign-in, account, second-factor and admin
 //! routes in their own modules. Platform-free: everything goes through the
-//! ports, so the whole flow runs natively against SQLite in tests. Contract:
-//! API.md (Auth); decisions where it is silent: docs/api.md (Auth).
+//! ports, so the whole flow runs natively against SQLite in tests.
+//! Decisions where the API contract is silent: docs/api.md (Auth).
 use sealpost_api::body::parse_json;
 use sealpost_api::routes::RouteId;
 use sealpost_api::{ApiError, ApiRequest, ApiResponse, ErrorCode};

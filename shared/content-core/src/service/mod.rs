@@ -1,7 +1,7 @@
 //! The content routes: public reads (`GET /posts`, `GET /posts/{slug}`)
 //! and the editors' admin routes. Platform-free: everything goes through the
-//! ports, so the whole flow runs natively against SQLite in tests. Contract:
-//! API.md (Content); decisions where it is silent: docs/api.md (Content),
+//! ports, so the whole flow runs natively against SQLite in tests.
+//! Decisions where the API contract is silent: docs/api.md (Content),
 //! docs/adr/0011.
 use sealpost_api::body::parse_json;
 use sealpost_api::query::OffsetPaging;
