@@ -112,7 +112,8 @@ fn policy(bytes: &[u8]) {
     } else if ct % 6 == 4 || (ct % 6 == 0 && !body.is_empty()) {
         // Another media type, or none with a body.
         Some(ErrorCode::UnsupportedMediaType)
-    } else if json && !body.is_empty() {
+    } else if json {
+        // JSON, even empty, must be well-formed JSON.
         serde_json::from_slice::<serde::de::IgnoredAny>(body)
             .err()
             .map(|_| ErrorCode::MalformedJson)
