@@ -10,6 +10,8 @@
 #![allow(dead_code)]
 
 pub mod ledger;
+pub mod sending;
+pub mod subscriptions;
 
 use sealpost_campaigns_core::keys::CampaignKeys;
 use sealpost_campaigns_core::ports::{
