@@ -1,6 +1,7 @@
 //! The sealing layer against the real migrations (SQLite double of D1), a
-//! manual clock and the crate's own client: every SEAL.md server check with
-//! its code, sealed answers, replay, and the key lifecycle.
+//! manual clock and the crate's own client: every server check of the
+//! edge-seal contract with its code, sealed answers, replay, and the key
+//! lifecycle.
 use rand_core::OsRng;
 use sealpost_api::{ApiResponse, ErrorCode};
 use sealpost_auth_core::keys::{self, KeyCache, KeyPolicy, WrapKey};

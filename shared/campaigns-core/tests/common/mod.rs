@@ -1,12 +1,15 @@
 //! The native world of the campaigns tests: the testkit's base (SQLite with
 //! the real migrations, a manual clock, seeded randomness, real ES256 access
-//! tokens and users with live sessions), the campaigns' keys, and doubles of the queue and the email provider that model
-//! production: the queue records jobs (at-least-once: a test may deliver a
-//! job twice or late), the provider keys whole requests like Resend (one
-//! idempotency key per batch, kept 24 hours; same key and body replays, another
-//! body is refused, a busy key answers 409) and fails on a script (5xx, 429,
-//! timeouts after it accepted, HTTP answers read by the core).
-//! Each test file adds its own route helpers in its own `impl World` block.
+//! tokens and users with live sessions), the campaigns' keys, and doubles of
+//! the queue and the email provider that model production: the queue
+//! records jobs (at-least-once: a test may deliver a job twice or late), the
+//! provider keys whole requests like Resend (one idempotency key per batch,
+//! kept 24 hours; same key and body replays, another body is refused, a busy
+//! key answers 409) and fails on a script (5xx, 429, timeouts after it
+//! accepted, HTTP answers read by the core). The route harnesses of the
+//! subscriber and campaign tests are in `subscriptions` and `sending`, the
+//! delivery tests' ledger helpers in `ledger`; a test file adds its own
+//! helpers in its own `impl World` block.
 #![allow(dead_code)]
 
 pub mod ledger;
