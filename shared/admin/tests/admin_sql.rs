@@ -1,49 +1,26 @@
 //! The SQL `scripts/admin` runs, run here against SQLite with the real
 //! migrations, and the accounts it leaves checked through the auth service
-//! itself (login, refresh, `me`, the audit log). The SQL runs statement after
-//! statement without a surrounding transaction, stopping at the first error:
-//! stricter than `wrangler d1 execute --file` (one batch, a transaction), so a
-//! refusal cannot depend on a rollback.
+//! itself (login, refresh, `me`, the audit log) — driven by auth-core's own
+//! test harness. The SQL runs statement after statement without a
+//! surrounding transaction, stopping at the first error: stricter than
+//! `wrangler d1 execute --file` (one batch, a transaction), so a refusal
+//! cannot depend on a rollback.
+#[path = "../../auth-core/tests/support/mod.rs"]
+mod support;
+
 use sealpost_admin::{Existing, Ids};
 use sealpost_api::routes::RouteId;
-use sealpost_api::{ApiRequest, ApiResponse};
-use sealpost_auth_core::audit::Origin;
-use sealpost_auth_core::password::PasswordPolicy;
-use sealpost_auth_core::secrets::AuthSecrets;
-use sealpost_auth_core::service::{Auth, Failure};
-use sealpost_auth_core::tokens::SigningKey;
 use sealpost_auth_core::totp;
-use sealpost_ports::{Clock, SiteDb, SiteId, Sql, Statement};
-use sealpost_testkit::{ManualClock, SeededRng, SqliteDb, block_on};
+use sealpost_ports::{Clock, SiteId, Sql, Statement};
+use sealpost_testkit::{ManualClock, block_on};
 use serde_json::{Value, json};
+use support::{Reply, START_MS, World};
 
-const START_MS: i64 = 1_795_000_000_000;
 const ADDRESS: &str = "boss@example.com";
 const STRANGER_PASSWORD: &str = "stranger's own password";
 const OPERATOR_PASSWORD: &str = "the operator's chosen one";
 
-struct World {
-    db: SqliteDb,
-    clock: ManualClock,
-    rng: SeededRng,
-    secrets: AuthSecrets,
-}
-
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    body: Value,
-}
-
 impl Reply {
-    fn code(&self) -> &str {
-        self.body["error"]["code"].as_str().unwrap_or("")
-    }
-
-    fn data(&self) -> &Value {
-        &self.body["data"]
-    }
-
     fn token(&self, name: &str) -> String {
         self.data()["tokens"][name]
             .as_str()
@@ -52,74 +29,8 @@ impl Reply {
     }
 }
 
+/// What the admin tests add to auth's harness.
 impl World {
-    fn new() -> World {
-        World {
-            db: SqliteDb::open_migrated(),
-            clock: ManualClock::new(START_MS),
-            rng: SeededRng::new(5),
-            secrets: AuthSecrets::from_parts(
-                SigningKey::from_scalar(&[7u8; 32]).expect("scalar"),
-                &[9u8; 32],
-                None,
-            )
-            .expect("secrets"),
-        }
-    }
-
-    fn call(&self, route: RouteId, body: &Value, bearer: Option<&str>) -> Reply {
-        self.call_with_query(route, body, bearer, "")
-    }
-
-    fn call_with_query(
-        &self,
-        route: RouteId,
-        body: &Value,
-        bearer: Option<&str>,
-        query: &str,
-    ) -> Reply {
-        let auth = Auth {
-            db: SiteDb::new(&self.db, SiteId::default_site()),
-            clock: &self.clock,
-            rng: &self.rng,
-            secrets: &self.secrets,
-            origin: Origin::new("req-1", self.secrets.ip_hash("192.0.2.1"), "test-agent/1.0"),
-            policy: PasswordPolicy {
-                m_cost_kib: 64,
-                t_cost: 1,
-                p_cost: 1,
-            },
-        };
-        let body = if body.is_null() {
-            Vec::new()
-        } else {
-            body.to_string().into_bytes()
-        };
-        let mut req = ApiRequest::new(route, SiteId::default_site())
-            .with_query(query)
-            .with_body(body);
-        if let Some(t) = bearer {
-            req = req.with_bearer(t);
-        }
-        let resp: ApiResponse = match block_on(auth.handle(&req)) {
-            Ok(r) => r,
-            Err(Failure::Api(e)) => e.into_response(),
-            Err(f) => panic!("internal failure: {f:?}"),
-        };
-        Reply {
-            status: resp.status,
-            body: resp.body_json().unwrap_or(Value::Null),
-        }
-    }
-
-    fn login(&self, email: &str, password: &str) -> Reply {
-        self.call(
-            RouteId::AuthLogin,
-            &json!({"email": email, "password": password}),
-            None,
-        )
-    }
-
     /// The stranger: signs up with [`ADDRESS`], enables TOTP, logs in again
     /// with a code (a second session) and starts a third login that waits for
     /// its code. Returns (access, refresh) of the first session and the
@@ -128,36 +39,21 @@ impl World {
         let up = self.call(
             RouteId::AuthSignup,
             &json!({"email": ADDRESS, "password": STRANGER_PASSWORD}),
-            None,
         );
         assert_eq!(up.status, 201, "{up:?}");
         let (access, refresh) = (up.token("accessToken"), up.token("refreshToken"));
-        let setup = self.call(RouteId::AuthTotpSetup, &json!({}), Some(&access));
-        assert_eq!(setup.status, 200, "{setup:?}");
-        let secret = totp::base32_decode(setup.data()["secret"].as_str().unwrap()).unwrap();
-        let code = totp::code_at(&secret, self.now_secs());
-        let enable = self.call(
-            RouteId::AuthTotpEnable,
-            &json!({"code": code}),
-            Some(&access),
-        );
-        assert_eq!(enable.status, 200, "{enable:?}");
+        let (secret, _) = self.enable_totp(&World::session_of(&up));
         self.clock.advance_ms(30_000);
         let first = self.login(ADDRESS, STRANGER_PASSWORD);
         let code = totp::code_at(&secret, self.now_secs());
         let second = self.call(
             RouteId::AuthLoginMfa,
             &json!({"mfaToken": first.data()["mfaToken"], "code": code}),
-            None,
         );
         assert_eq!(second.status, 200, "{second:?}");
         let pending = self.login(ADDRESS, STRANGER_PASSWORD);
         let mfa_token = pending.data()["mfaToken"].as_str().unwrap().to_owned();
         (access, refresh, mfa_token)
-    }
-
-    fn now_secs(&self) -> u64 {
-        u64::try_from(self.clock.now_secs()).unwrap()
     }
 
     /// Runs `sql` as `wrangler d1 execute --file` would, statement after
@@ -242,7 +138,7 @@ fn sql_for(clock: &ManualClock, promote: bool) -> String {
 
 #[test]
 fn a_new_address_becomes_an_admin_that_can_log_in_with_the_given_password() {
-    let w = World::new();
+    let w = World::seeded(5);
     w.run(&w.sql(false)).expect("the admin is created");
     let login = w.login(ADDRESS, OPERATOR_PASSWORD);
     assert_eq!(login.status, 200, "{login:?}");
@@ -262,7 +158,7 @@ fn a_new_address_becomes_an_admin_that_can_log_in_with_the_given_password() {
 
 #[test]
 fn a_created_admin_is_audited() {
-    let w = World::new();
+    let w = World::seeded(5);
     w.run(&w.sql(false)).expect("the admin is created");
     assert_eq!(
         w.events("admin.created"),
@@ -275,7 +171,7 @@ fn a_created_admin_is_audited() {
 
 #[test]
 fn an_existing_account_is_refused_without_promote_and_left_untouched() {
-    let w = World::new();
+    let w = World::seeded(5);
     let (access, refresh, _) = w.stranger_with_totp_and_sessions();
     let before = w.snapshot();
     let refused = w
@@ -295,36 +191,22 @@ fn an_existing_account_is_refused_without_promote_and_left_untouched() {
         w.login(ADDRESS, STRANGER_PASSWORD).data()["mfaRequired"],
         true
     );
-    assert_eq!(
-        w.call(RouteId::AuthMe, &Value::Null, Some(&access)).status,
-        200
-    );
-    let refreshed = w.call(
-        RouteId::AuthRefresh,
-        &json!({"refreshToken": refresh}),
-        None,
-    );
+    assert_eq!(w.me(&access).status, 200);
+    let refreshed = w.refresh(&refresh);
     assert_eq!(refreshed.status, 200, "{refreshed:?}");
 }
 
 #[test]
 fn promotion_sets_the_given_password_clears_totp_and_recovery_codes_ends_sessions_and_is_audited() {
-    let w = World::new();
+    let w = World::seeded(5);
     let (access, refresh, mfa_token) = w.stranger_with_totp_and_sessions();
-    let stranger_id = w.call(RouteId::AuthMe, &Value::Null, Some(&access)).data()["id"].clone();
+    let stranger_id = w.me(&access).data()["id"].clone();
     w.clock.advance_ms(1_000);
     w.run(&w.sql(true)).expect("the account is promoted");
 
     // Every session ended, with a reason; the pending second factor is gone.
-    assert_eq!(
-        w.call(RouteId::AuthMe, &Value::Null, Some(&access)).code(),
-        "AUTH_TOKEN_REVOKED"
-    );
-    let refreshed = w.call(
-        RouteId::AuthRefresh,
-        &json!({"refreshToken": refresh}),
-        None,
-    );
+    assert_eq!(w.me(&access).code(), "AUTH_TOKEN_REVOKED");
+    let refreshed = w.refresh(&refresh);
     assert_eq!(refreshed.code(), "AUTH_TOKEN_REVOKED", "{refreshed:?}");
     assert_eq!(
         w.count("SELECT count(*) FROM sessions WHERE revoked_at IS NULL OR revoke_reason <> 'admin_promoted'"),
@@ -334,7 +216,6 @@ fn promotion_sets_the_given_password_clears_totp_and_recovery_codes_ends_session
     let code = w.call(
         RouteId::AuthLoginMfa,
         &json!({"mfaToken": mfa_token, "code": "000000"}),
-        None,
     );
     assert_eq!(code.status, 401, "{code:?}");
     assert_eq!(w.count("SELECT count(*) FROM mfa_challenges"), 0);
@@ -373,7 +254,7 @@ fn promotion_sets_the_given_password_clears_totp_and_recovery_codes_ends_session
 
 #[test]
 fn promotion_of_an_address_without_an_account_creates_the_admin() {
-    let w = World::new();
+    let w = World::seeded(5);
     w.run(&w.sql(true)).expect("the admin is created");
     let login = w.login(ADDRESS, OPERATOR_PASSWORD);
     assert_eq!(login.status, 200, "{login:?}");
@@ -384,7 +265,7 @@ fn promotion_of_an_address_without_an_account_creates_the_admin() {
 
 #[test]
 fn promoting_an_admin_again_keeps_its_roles_as_they_are() {
-    let w = World::new();
+    let w = World::seeded(5);
     w.run(&w.sql(true)).expect("the admin is created");
     w.clock.advance_ms(1_000);
     w.run(&w.sql(true)).expect("promoted again");
@@ -394,35 +275,26 @@ fn promoting_an_admin_again_keeps_its_roles_as_they_are() {
 
 #[test]
 fn the_promotion_is_listed_in_the_admin_audit_log_under_its_type() {
-    let w = World::new();
+    let w = World::seeded(5);
     w.stranger_with_totp_and_sessions();
     w.run(&w.sql(true)).expect("the account is promoted");
     // The new admin enrols a factor of their own and reads the log.
     let login = w.login(ADDRESS, OPERATOR_PASSWORD);
-    let access = login.token("accessToken");
-    let setup = w.call(RouteId::AuthTotpSetup, &json!({}), Some(&access));
-    let secret = totp::base32_decode(setup.data()["secret"].as_str().unwrap()).unwrap();
-    let code = totp::code_at(&secret, w.now_secs());
-    let enable = w.call(
-        RouteId::AuthTotpEnable,
-        &json!({"code": code}),
-        Some(&access),
-    );
-    assert_eq!(enable.status, 200, "{enable:?}");
+    let (secret, _) = w.enable_totp(&World::session_of(&login));
     w.clock.advance_ms(30_000);
     let challenge = w.login(ADDRESS, OPERATOR_PASSWORD);
     let code = totp::code_at(&secret, w.now_secs());
     let staff = w.call(
         RouteId::AuthLoginMfa,
         &json!({"mfaToken": challenge.data()["mfaToken"], "code": code}),
-        None,
     );
     let staff = staff.token("accessToken");
     for kind in ["admin.promoted", "admin.created"] {
-        let page = w.call_with_query(
+        let page = w.call_full(
             RouteId::AdminAudit,
             &Value::Null,
             Some(&staff),
+            None,
             &format!("type={kind}"),
         );
         assert_eq!(page.status, 200, "{kind}: {page:?}");

@@ -13,7 +13,7 @@ use sealpost_auth_core::tokens::SigningKey;
 use sealpost_auth_core::{Endpoint, KeyCache, SealSetup};
 use sealpost_ports::{Clock, ExecResult, PortError, Row, SiteId, Sql, Statement};
 use sealpost_seal::{KeyConfig, b64, seal_request};
-use sealpost_testkit::{ManualClock, SeededRng, SqliteDb, block_on};
+use sealpost_testkit::{Base, ManualClock, SeededRng, SqliteDb, block_on};
 use serde_json::json;
 
 const START_MS: i64 = 1_795_000_000_000;
@@ -56,18 +56,17 @@ fn secrets() -> Result<Rc<AuthSecrets>, Failure> {
 }
 
 struct World {
-    db: SqliteDb,
-    clock: ManualClock,
-    rng: SeededRng,
+    /// Database, clock and randomness.
+    base: Base,
     keys: KeyCache,
 }
+
+sealpost_testkit::world_on_base!(World);
 
 impl World {
     fn new() -> World {
         World {
-            db: SqliteDb::open_migrated(),
-            clock: ManualClock::new(START_MS),
-            rng: SeededRng::new(3),
+            base: Base::new(START_MS, 3),
             keys: KeyCache::default(),
         }
     }

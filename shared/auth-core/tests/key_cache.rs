@@ -14,7 +14,7 @@ use sealpost_auth_core::keys::{self, KeyCache, KeyPolicy, WrapKey};
 use sealpost_auth_core::seal_layer::{self, SealContext};
 use sealpost_ports::{Clock, ExecResult, PortError, Row, Sql, Statement};
 use sealpost_seal::{b64, seal_request};
-use sealpost_testkit::{ManualClock, SeededRng, SqliteDb, block_on};
+use sealpost_testkit::{Base, ManualClock, SeededRng, SqliteDb, block_on};
 
 const START_MS: i64 = 1_795_000_000_000;
 const LOGIN: &str = "/auth/login";
@@ -71,19 +71,18 @@ impl Sql for CountingSql<'_> {
 }
 
 struct World {
-    db: SqliteDb,
-    clock: ManualClock,
-    rng: SeededRng,
+    /// Database, clock and randomness.
+    base: Base,
     wrap: WrapKey,
 }
+
+sealpost_testkit::world_on_base!(World);
 
 impl World {
     /// A deployment whose first key exists (made by another isolate).
     fn new() -> World {
         let w = World {
-            db: SqliteDb::open_migrated(),
-            clock: ManualClock::new(START_MS),
-            rng: SeededRng::new(5),
+            base: Base::new(START_MS, 5),
             wrap: WrapKey::from_secret(&b64(&[42u8; 32])).expect("wrap key"),
         };
         block_on(keys::load_or_create(

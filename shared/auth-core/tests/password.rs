@@ -8,8 +8,8 @@ use sealpost_auth_core::password::{
     self, DUMMY_HASH, HashError, MAX_CHARS, MIN_CHARS, PasswordPolicy, Pepper, Verified,
     WeakPassword, is_common, validate_new_password,
 };
-use sealpost_ports::{PortError, Rng};
-use sealpost_testkit::SeededRng;
+use sealpost_ports::PortError;
+use sealpost_testkit::{FailingRng, SeededRng};
 
 const CHEAP: PasswordPolicy = PasswordPolicy {
     m_cost_kib: 64,
@@ -32,14 +32,6 @@ const FAIL: Verified = Verified {
 
 fn pepper(seed: u8) -> Pepper {
     Pepper::new(&[seed; 32]).unwrap()
-}
-
-struct Broken;
-
-impl Rng for Broken {
-    fn fill(&self, _: &mut [u8]) -> Result<(), PortError> {
-        Err(PortError::Rng("no entropy".into()))
-    }
 }
 
 #[test]
@@ -200,7 +192,7 @@ fn the_dummy_hash_is_a_real_phc_string_at_the_default_policy() {
 #[test]
 fn a_failing_random_source_fails_hashing() {
     assert!(matches!(
-        CHEAP.hash("some password", None, &Broken),
+        CHEAP.hash("some password", None, &FailingRng),
         Err(HashError::Rng(PortError::Rng(_)))
     ));
 }

@@ -1,6 +1,7 @@
 //! The sealing layer against the real migrations (SQLite double of D1), a
-//! manual clock and the crate's own client: every SEAL.md server check with
-//! its code, sealed answers, replay, and the key lifecycle.
+//! manual clock and the crate's own client: every server check of the
+//! edge-seal contract with its code, sealed answers, replay, and the key
+//! lifecycle.
 use rand_core::OsRng;
 use sealpost_api::{ApiResponse, ErrorCode};
 use sealpost_auth_core::keys::{self, KeyCache, KeyPolicy, WrapKey};
@@ -8,27 +9,26 @@ use sealpost_auth_core::replay;
 use sealpost_auth_core::seal_layer::{self, SealContext};
 use sealpost_ports::{Clock, Kv, Sql, Statement};
 use sealpost_seal::{KeyConfig, ResponseOpener, b64, seal_request};
-use sealpost_testkit::{ManualClock, MemKv, SeededRng, SqliteDb, block_on};
+use sealpost_testkit::{Base, ManualClock, MemKv, SeededRng, SqliteDb, block_on};
 use serde_json::{Value, json};
 
 const START_MS: i64 = 1_795_000_000_000;
 const LOGIN: &str = "/auth/login";
 
 struct World {
-    db: SqliteDb,
-    clock: ManualClock,
-    rng: SeededRng,
+    /// Database, clock and randomness.
+    base: Base,
     wrap: WrapKey,
     policy: KeyPolicy,
     cache: KeyCache,
 }
 
+sealpost_testkit::world_on_base!(World);
+
 impl World {
     fn new() -> World {
         World {
-            db: SqliteDb::open_migrated(),
-            clock: ManualClock::new(START_MS),
-            rng: SeededRng::new(7),
+            base: Base::new(START_MS, 7),
             wrap: WrapKey::from_secret(&b64(&[42u8; 32])).expect("32-byte wrap key"),
             policy: KeyPolicy::default(),
             cache: KeyCache::default(),

@@ -30,7 +30,7 @@ fn twenty_minutes_later(w: &World, s: &Session) -> Session {
 }
 
 fn audit_types(w: &World) -> Vec<Value> {
-    w.sql_column("SELECT type FROM audit_events ORDER BY at, rowid")
+    w.column("SELECT type FROM audit_events ORDER BY at, rowid")
 }
 
 #[test]
@@ -89,10 +89,7 @@ fn an_old_session_without_the_current_password_is_refused() {
         "{wrong:?}"
     );
     assert_eq!(w.me(&s.access).data()["mfaEnabled"], false);
-    assert_eq!(
-        w.sql_column("SELECT count(*) FROM recovery_codes"),
-        [json!(0)]
-    );
+    assert_eq!(w.column("SELECT count(*) FROM recovery_codes"), [json!(0)]);
     assert!(audit_types(&w).contains(&json!("login.failure")));
     assert!(!audit_types(&w).contains(&json!("mfa.enabled")));
 }
@@ -146,10 +143,10 @@ fn enabling_a_factor_ends_the_other_sessions() {
     assert_eq!(w.refresh(&other.refresh).code(), "AUTH_TOKEN_REVOKED");
     assert_eq!(w.me(&s.access).status, 200, "the enrolling session goes on");
     assert_eq!(
-        w.sql_column("SELECT revoke_reason FROM sessions WHERE revoked_at IS NOT NULL"),
+        w.column("SELECT revoke_reason FROM sessions WHERE revoked_at IS NOT NULL"),
         [json!("mfa_enabled")]
     );
-    let detail = w.sql_column("SELECT detail FROM audit_events WHERE type = 'mfa.enabled'");
+    let detail = w.column("SELECT detail FROM audit_events WHERE type = 'mfa.enabled'");
     let detail: Value =
         serde_json::from_str(detail[0].as_str().expect("text")).expect("JSON detail");
     assert_eq!(detail["otherSessionsEnded"], true, "{detail}");

@@ -11,8 +11,7 @@ use sealpost_auth_core::tokens::{
     hash_refresh_token, issue, jwks, new_refresh_token,
 };
 use sealpost_guard::{LEEWAY_SECS, Verifier, require_staff};
-use sealpost_ports::{PortError, Rng};
-use sealpost_testkit::SeededRng;
+use sealpost_testkit::{FailingRng, SeededRng};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -262,18 +261,10 @@ fn a_refresh_token_has_256_bits_and_is_stored_as_its_sha256_hex() {
     assert_ne!(hash, other_hash);
 }
 
-struct Broken;
-
-impl Rng for Broken {
-    fn fill(&self, _: &mut [u8]) -> Result<(), PortError> {
-        Err(PortError::Rng("no entropy".into()))
-    }
-}
-
 #[test]
 fn a_failing_random_source_fails_refresh_tokens_and_key_generation() {
-    assert!(new_refresh_token(&Broken).is_err());
-    assert!(SigningKey::generate(&Broken).is_err());
+    assert!(new_refresh_token(&FailingRng).is_err());
+    assert!(SigningKey::generate(&FailingRng).is_err());
 }
 
 /// `cargo test --release -p sealpost-auth-core --test tokens -- --ignored --nocapture`

@@ -7,7 +7,7 @@ use sealpost_auth_core::totp::{
     open_secret, otpauth_uri, seal_secret,
 };
 use sealpost_ports::{PortError, Rng};
-use sealpost_testkit::SeededRng;
+use sealpost_testkit::{FailingRng, SeededRng};
 
 /// The RFC 6238 Appendix B SHA-1 seed (the ASCII string, 20 bytes).
 const RFC_SECRET: &[u8] = b"12345678901234567890";
@@ -292,19 +292,11 @@ fn a_data_key_secret_is_base64url_of_exactly_32_bytes() {
     assert_eq!(format!("{:?}", key(1)), "DataKey(..)");
 }
 
-struct Broken;
-
-impl Rng for Broken {
-    fn fill(&self, _: &mut [u8]) -> Result<(), PortError> {
-        Err(PortError::Rng("no entropy".into()))
-    }
-}
-
 #[test]
 fn a_failing_random_source_fails_secrets_sealing_and_codes() {
-    assert!(generate_secret(&Broken).is_err());
-    assert!(seal_secret(&key(1), "u", b"s", &Broken).is_err());
-    assert!(generate_recovery_codes(&Broken).is_err());
+    assert!(generate_secret(&FailingRng).is_err());
+    assert!(seal_secret(&key(1), "u", b"s", &FailingRng).is_err());
+    assert!(generate_recovery_codes(&FailingRng).is_err());
 }
 
 #[test]

@@ -9,7 +9,7 @@ use sealpost_auth_core::keys::{self, KeyCache, KeyPolicy, WrapKey};
 use sealpost_auth_core::seal_layer::{self, SealContext};
 use sealpost_ports::{Clock, PortError, Sql, Statement};
 use sealpost_seal::{b64, seal_request};
-use sealpost_testkit::{ManualClock, SeededRng, SqliteDb, block_on};
+use sealpost_testkit::{Base, SqliteDb, block_on};
 
 const START_MS: i64 = 1_795_000_000_000;
 const HOUR_MS: i64 = 3_600_000;
@@ -26,19 +26,18 @@ fn rotated() -> WrapKey {
 }
 
 struct World {
-    db: SqliteDb,
-    clock: ManualClock,
-    rng: SeededRng,
+    /// Database, clock and randomness.
+    base: Base,
     policy: KeyPolicy,
 }
+
+sealpost_testkit::world_on_base!(World);
 
 impl World {
     /// A deployment whose first key was made under the old secret.
     fn new() -> World {
         let w = World {
-            db: SqliteDb::open_migrated(),
-            clock: ManualClock::new(START_MS),
-            rng: SeededRng::new(3),
+            base: Base::new(START_MS, 3),
             policy: KeyPolicy::default(),
         };
         block_on(keys::load_or_create(

@@ -18,8 +18,9 @@ use sealpost_comments_core::live::{BACKFILL_CHUNK, BACKFILL_MAX, Kind};
 use sealpost_comments_core::model::{self, CommentRow, NewComment};
 use sealpost_comments_core::service;
 use sealpost_comments_core::store::Thread;
+use sealpost_guard::Role;
 use sealpost_ports::{ExecResult, PortError, Row, SiteDb, SiteId, Sql, Statement};
-use sealpost_testkit::{ManualClock, SeededRng, SqliteDb, block_on, seed};
+use sealpost_testkit::{Base, SqliteDb, block_on, seed};
 use serde_json::Value;
 
 const START_MS: i64 = 1_795_000_000_000;
@@ -104,24 +105,22 @@ type Between = Box<dyn Fn(&World)>;
 
 /// One post's object: the database, its hub and its accepted sockets.
 struct World {
-    db: SqliteDb,
-    clock: ManualClock,
-    rng: SeededRng,
+    base: Base,
     author: String,
     hub: RefCell<Hub>,
     sockets: RefCell<Vec<Rc<Socket>>>,
     log: Log,
 }
 
+sealpost_testkit::world_on_base!(World);
+
 impl World {
     fn new(hub: Hub) -> World {
-        let db = SqliteDb::open_migrated();
-        let (author, _) = seed::user(&db, "lan", &["member"], &["pwd"], START_MS);
-        seed::post(&db, POST, &author, "published", START_MS);
+        let base = Base::new(START_MS, 13);
+        let author = base.signed_in("lan", &[Role::Member], &["pwd"]).id;
+        seed::post(&base.db, POST, &author, "published", START_MS);
         World {
-            db,
-            clock: ManualClock::new(START_MS),
-            rng: SeededRng::new(13),
+            base,
             author,
             hub: RefCell::new(hub),
             sockets: RefCell::new(Vec::new()),

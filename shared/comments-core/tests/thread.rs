@@ -1,26 +1,23 @@
-//! The comment routes and the post object's writes, natively: SQLite with
-//! the real migrations, a manual clock, seeded randomness and real ES256
-//! access tokens.
+//! The comment routes and the post object's writes, natively, on the
+//! testkit's base: SQLite with the real migrations, a manual clock, seeded
+//! randomness and real ES256 access tokens.
 use sealpost_api::routes::RouteId;
 use sealpost_api::{ApiResponse, ErrorCode, Failure, Query};
-use sealpost_auth_core::tokens::{self, SigningKey};
 use sealpost_comments_core::model::{CommentRow, NewComment};
 use sealpost_comments_core::service::{self, Comments};
 use sealpost_comments_core::store::Thread;
-use sealpost_guard::{AccessClaims, Role, Verifier};
+use sealpost_guard::{AccessClaims, Role};
 use sealpost_ports::{Clock, SiteDb, SiteId};
-use sealpost_testkit::{ManualClock, MemRateLimiter, SeededRng, SqliteDb, block_on, seed};
+use sealpost_testkit::{Base, ManualClock, MemRateLimiter, SqliteDb, block_on, seed};
 use serde_json::{Value, json};
 
 const START_MS: i64 = 1_795_000_000_000;
 
 struct World {
-    db: SqliteDb,
-    clock: ManualClock,
-    rng: SeededRng,
-    signing: SigningKey,
-    verifier: Verifier,
+    base: Base,
 }
+
+sealpost_testkit::world_on_base!(World);
 
 /// A user of this world: its id and access token.
 struct User {
@@ -51,14 +48,8 @@ fn body(resp: &ApiResponse) -> Value {
 
 impl World {
     fn new() -> World {
-        let signing = SigningKey::from_scalar(&[7u8; 32]).expect("scalar");
-        let verifier = Verifier::from_jwks(&tokens::jwks(&[&signing])).expect("jwks");
         let w = World {
-            db: SqliteDb::open_migrated(),
-            clock: ManualClock::new(START_MS),
-            rng: SeededRng::new(6),
-            signing,
-            verifier,
+            base: Base::new(START_MS, 6),
         };
         let editor = w.user("author", &[Role::Editor], &["pwd", "otp"]);
         seed::post(&w.db, "p1", &editor.id, "published", START_MS);
@@ -68,11 +59,11 @@ impl World {
     }
 
     fn user(&self, name: &str, roles: &[Role], amr: &[&str]) -> User {
-        let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
-        let (id, sid) = seed::user(&self.db, name, &names, amr, self.clock.now_ms());
-        let claims = tokens::access_claims(&id, &sid, "jti", roles, amr, self.clock.now_secs());
-        let token = tokens::issue(&claims, &self.signing).expect("token");
-        User { id, token }
+        let signed_in = self.signed_in(name, roles, amr);
+        User {
+            id: signed_in.id,
+            token: signed_in.token,
+        }
     }
 
     fn member(&self, name: &str) -> User {

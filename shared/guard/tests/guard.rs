@@ -1,60 +1,21 @@
-//! The guard against tokens signed here with throwaway P-256 keys: what it
-//! accepts, every way a token is refused, bearer parsing, roles and the staff
-//! second-factor rule, and the revocation extension point.
+//! The guard against tokens signed with throwaway P-256 keys (the testkit's
+//! `TokenMint`, which installs the provider with signing first, as these
+//! tests sign perhaps before any `Verifier` exists): what it accepts, every
+//! way a token is refused, bearer parsing, roles and the staff second-factor
+//! rule, and the revocation extension point.
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use p256::elliptic_curve::sec1::ToEncodedPoint as _;
-use p256::pkcs8::EncodePrivateKey as _;
 use sealpost_api::{ApiError, ErrorCode};
 use sealpost_guard::{
     AUDIENCE, AccessClaims, ISSUER, LEEWAY_SECS, NoRevocation, RevocationCheck, Role, Verifier,
-    bearer, kid_for, require_role, require_staff, require_staff_mfa,
+    bearer, require_role, require_staff, require_staff_mfa,
 };
-use sealpost_testkit::block_on;
+use sealpost_testkit::{TokenMint, block_on, tokens};
 use serde_json::{Value, json};
 
 const NOW: i64 = 1_795_000_000;
-
-struct Key {
-    der: Vec<u8>,
-    point: Vec<u8>,
-}
-
-impl Key {
-    fn new(seed: u8) -> Key {
-        // These tests sign with `jsonwebtoken` directly, perhaps before any
-        // `Verifier` exists: install the provider (with signing) first.
-        assert!(sealpost_guard::es256::install_with_signing());
-        let secret = p256::SecretKey::from_slice(&[seed; 32]).unwrap();
-        let der = secret.to_pkcs8_der().unwrap().as_bytes().to_vec();
-        let point = secret
-            .public_key()
-            .to_encoded_point(false)
-            .as_bytes()
-            .to_vec();
-        Key { der, point }
-    }
-
-    fn kid(&self) -> String {
-        kid_for(&self.point)
-    }
-
-    fn sign_as(&self, kid: Option<String>, claims: &Value) -> String {
-        let mut header = Header::new(Algorithm::ES256);
-        header.kid = kid;
-        jsonwebtoken::encode(&header, claims, &EncodingKey::from_ec_der(&self.der)).unwrap()
-    }
-
-    fn sign(&self, claims: &Value) -> String {
-        self.sign_as(Some(self.kid()), claims)
-    }
-
-    fn verifier(&self) -> Verifier {
-        Verifier::from_sec1_points(&[&self.point]).unwrap()
-    }
-}
 
 fn claims() -> Value {
     json!({
@@ -79,22 +40,12 @@ fn b64(v: &Value) -> String {
 }
 
 fn access(roles: &[&str], amr: &[&str]) -> AccessClaims {
-    AccessClaims {
-        iss: ISSUER.into(),
-        aud: AUDIENCE.into(),
-        sub: "u".into(),
-        sid: "s".into(),
-        jti: "j".into(),
-        roles: roles.iter().map(|r| (*r).to_owned()).collect(),
-        amr: amr.iter().map(|m| (*m).to_owned()).collect(),
-        iat: NOW,
-        exp: NOW + 900,
-    }
+    tokens::access_claims("u", "s", roles, amr, NOW)
 }
 
 #[test]
 fn a_fresh_es256_token_from_a_known_key_yields_its_claims() {
-    let key = Key::new(7);
+    let key = TokenMint::new(7);
     let got = key
         .verifier()
         .verify(&key.sign(&claims()), NOW + 1)
@@ -109,7 +60,7 @@ fn a_fresh_es256_token_from_a_known_key_yields_its_claims() {
 
 #[test]
 fn an_expired_token_is_invalid_once_the_leeway_has_passed() {
-    let key = Key::new(7);
+    let key = TokenMint::new(7);
     let (v, t) = (key.verifier(), key.sign(&claims()));
     assert!(v.verify(&t, NOW + 900).is_ok(), "inside the leeway");
     assert!(v.verify(&t, NOW + 900 + LEEWAY_SECS - 1).is_ok());
@@ -125,7 +76,7 @@ fn an_expired_token_is_invalid_once_the_leeway_has_passed() {
 
 #[test]
 fn a_token_issued_in_the_future_beyond_the_leeway_is_invalid() {
-    let key = Key::new(7);
+    let key = TokenMint::new(7);
     let t = key.sign(&claims());
     assert!(key.verifier().verify(&t, NOW - LEEWAY_SECS).is_ok());
     assert_eq!(
@@ -136,7 +87,7 @@ fn a_token_issued_in_the_future_beyond_the_leeway_is_invalid() {
 
 #[test]
 fn a_token_signed_by_another_key_is_invalid_even_under_a_known_kid() {
-    let (ours, theirs) = (Key::new(7), Key::new(8));
+    let (ours, theirs) = (TokenMint::new(7), TokenMint::new(8));
     let forged = theirs.sign_as(Some(ours.kid()), &claims());
     assert_eq!(
         code(ours.verifier().verify(&forged, NOW)),
@@ -151,7 +102,7 @@ fn a_token_signed_by_another_key_is_invalid_even_under_a_known_kid() {
 
 #[test]
 fn a_token_without_a_kid_is_invalid() {
-    let key = Key::new(7);
+    let key = TokenMint::new(7);
     let t = key.sign_as(None, &claims());
     assert_eq!(
         code(key.verifier().verify(&t, NOW)),
@@ -161,7 +112,7 @@ fn a_token_without_a_kid_is_invalid() {
 
 #[test]
 fn a_tampered_payload_is_invalid() {
-    let key = Key::new(7);
+    let key = TokenMint::new(7);
     let t = key.sign(&claims());
     let parts: Vec<&str> = t.split('.').collect();
     let evil = with(claims(), "roles", json!(["admin"]));
@@ -174,7 +125,7 @@ fn a_tampered_payload_is_invalid() {
 
 #[test]
 fn alg_none_is_invalid() {
-    let key = Key::new(7);
+    let key = TokenMint::new(7);
     let header = json!({"alg": "none", "typ": "JWT", "kid": key.kid()});
     for t in [
         format!("{}.{}.", b64(&header), b64(&claims())),
@@ -189,10 +140,10 @@ fn alg_none_is_invalid() {
 
 #[test]
 fn hs256_signed_with_the_public_key_is_invalid() {
-    let key = Key::new(7);
+    let key = TokenMint::new(7);
     let header = json!({"alg": "HS256", "typ": "JWT", "kid": key.kid()});
     let input = format!("{}.{}", b64(&header), b64(&claims()));
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&key.point).unwrap();
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key.public_sec1()).unwrap();
     mac.update(input.as_bytes());
     let t = format!(
         "{input}.{}",
@@ -206,7 +157,7 @@ fn hs256_signed_with_the_public_key_is_invalid() {
 
 #[test]
 fn other_issuers_audiences_and_incomplete_claims_are_invalid() {
-    let key = Key::new(7);
+    let key = TokenMint::new(7);
     let v = key.verifier();
     for bad in [
         with(claims(), "iss", json!("someone-else")),
@@ -232,7 +183,7 @@ fn other_issuers_audiences_and_incomplete_claims_are_invalid() {
 
 #[test]
 fn garbage_and_oversized_tokens_are_invalid() {
-    let v = Key::new(7).verifier();
+    let v = TokenMint::new(7).verifier();
     for t in ["", "a", "a.b", "a.b.c", "...", &"x".repeat(5000)] {
         assert_eq!(
             code(v.verify(t, NOW)),
@@ -244,19 +195,19 @@ fn garbage_and_oversized_tokens_are_invalid() {
 
 #[test]
 fn unknown_claims_are_ignored_for_forward_compatibility() {
-    let key = Key::new(7);
+    let key = TokenMint::new(7);
     let t = key.sign(&with(claims(), "site", json!("main")));
     assert!(key.verifier().verify(&t, NOW).is_ok());
 }
 
 #[test]
 fn a_jwks_verifier_accepts_every_listed_key_and_skips_foreign_kinds() {
-    let (a, b) = (Key::new(7), Key::new(9));
-    let jwk = |k: &Key| {
+    let (a, b) = (TokenMint::new(7), TokenMint::new(9));
+    let jwk = |k: &TokenMint| {
         json!({
             "kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig", "kid": k.kid(),
-            "x": URL_SAFE_NO_PAD.encode(&k.point[1..33]),
-            "y": URL_SAFE_NO_PAD.encode(&k.point[33..]),
+            "x": URL_SAFE_NO_PAD.encode(&k.public_sec1()[1..33]),
+            "y": URL_SAFE_NO_PAD.encode(&k.public_sec1()[33..]),
         })
     };
     let set = json!({"keys": [
@@ -283,8 +234,8 @@ fn unusable_key_sets_are_refused_at_construction() {
 
 #[test]
 fn a_compressed_point_gets_the_same_kid_as_its_uncompressed_form() {
-    let key = Key::new(7);
-    let compressed = p256::PublicKey::from_sec1_bytes(&key.point)
+    let key = TokenMint::new(7);
+    let compressed = p256::PublicKey::from_sec1_bytes(key.public_sec1())
         .unwrap()
         .to_encoded_point(true);
     let v = Verifier::from_sec1_points(&[compressed.as_bytes()]).unwrap();
@@ -315,7 +266,7 @@ fn bearer_extracts_the_token_and_a_missing_one_is_auth_required() {
 
 #[test]
 fn authenticate_combines_bearer_and_verify() {
-    let key = Key::new(7);
+    let key = TokenMint::new(7);
     let v = key.verifier();
     let header = format!("Bearer {}", key.sign(&claims()));
     assert_eq!(v.authenticate(Some(&header), NOW).unwrap().sub, "u1");
@@ -413,7 +364,7 @@ impl RevocationCheck for StoreDown {
 
 #[test]
 fn a_revocation_check_supplied_by_the_caller_turns_revoked_sessions_away() {
-    let key = Key::new(7);
+    let key = TokenMint::new(7);
     let v = key.verifier();
     let t = key.sign(&claims());
     assert!(block_on(v.verify_live(&t, NOW, &NoRevocation)).is_ok());

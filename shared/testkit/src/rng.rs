@@ -1,5 +1,6 @@
-//! [`SeededRng`]: a deterministic random source (SplitMix64) so tests that
-//! mint ids and tokens are reproducible. Not cryptographic — tests only.
+//! The random sources of tests: [`SeededRng`], deterministic (SplitMix64)
+//! so tests that mint ids and tokens are reproducible, and [`FailingRng`],
+//! one that has no entropy to give. Not cryptographic — tests only.
 
 use std::sync::{Mutex, PoisonError};
 
@@ -44,6 +45,17 @@ impl Rng for SeededRng {
     }
 }
 
+/// An [`Rng`] whose every `fill` fails with [`PortError::Rng`], for the
+/// paths that must stop when the platform's random source does.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct FailingRng;
+
+impl Rng for FailingRng {
+    fn fill(&self, _: &mut [u8]) -> Result<(), PortError> {
+        Err(PortError::Rng("no entropy".into()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,5 +76,14 @@ mod tests {
         // Reference: first output of SplitMix64 seeded with 0.
         let r = SeededRng::new(0);
         assert_eq!(r.next_u64(), 0xE220_A839_7B1D_CDAF);
+    }
+
+    #[test]
+    fn a_failing_source_fails_every_fill_with_an_rng_error() {
+        assert!(matches!(
+            FailingRng.fill(&mut [0u8; 4]),
+            Err(PortError::Rng(_))
+        ));
+        assert!(matches!(FailingRng.id(), Err(PortError::Rng(_))));
     }
 }

@@ -1,6 +1,8 @@
-//! The auth service on the native doubles, shared by the test binaries:
-//! SQLite with the real migrations, a manual clock, seeded randomness, cheap
-//! Argon2id parameters, and helpers that sign up, log in and enrol TOTP.
+//! The auth service on the native doubles, shared by the test binaries
+//! (auth's own, and the admin command's, which includes this file): the
+//! testkit's base (SQLite with the real migrations, a manual clock, seeded
+//! randomness), cheap Argon2id parameters, one helper that calls any route
+//! and helpers that sign up, log in and enrol TOTP.
 // Each test binary uses part of the harness.
 #![allow(dead_code)]
 
@@ -13,7 +15,7 @@ use sealpost_auth_core::service::{Auth, Failure};
 use sealpost_auth_core::tokens::SigningKey;
 use sealpost_auth_core::totp;
 use sealpost_ports::{Clock, SiteDb, SiteId, Sql, Statement};
-use sealpost_testkit::{ManualClock, SeededRng, SqliteDb, block_on};
+use sealpost_testkit::{Base, block_on};
 use serde_json::{Value, json};
 
 pub const START_MS: i64 = 1_795_000_000_000;
@@ -21,12 +23,13 @@ pub const PASSWORD: &str = "correct horse battery";
 pub const MINUTE: i64 = 60_000;
 
 pub struct World {
-    pub db: SqliteDb,
-    pub clock: ManualClock,
-    pub rng: SeededRng,
+    /// Database, clock and randomness.
+    pub base: Base,
     pub secrets: AuthSecrets,
     pub ip: String,
 }
+
+sealpost_testkit::world_on_base!(World);
 
 /// An answer: status, inner JSON, and the `Retry-After` header.
 #[derive(Debug)]
@@ -55,11 +58,14 @@ pub struct Session {
 
 impl World {
     pub fn new() -> World {
+        World::seeded(11)
+    }
+
+    /// A world whose randomness comes from `seed`.
+    pub fn seeded(seed: u64) -> World {
         let signing = SigningKey::from_scalar(&[7u8; 32]).expect("scalar");
         World {
-            db: SqliteDb::open_migrated(),
-            clock: ManualClock::new(START_MS),
-            rng: SeededRng::new(11),
+            base: Base::new(START_MS, seed),
             secrets: AuthSecrets::from_parts(signing, &[9u8; 32], None).expect("secrets"),
             ip: "192.0.2.1".into(),
         }
@@ -209,14 +215,6 @@ impl World {
         let rows = block_on(self.db.query(&Statement::new(sql))).unwrap();
         rows.into_iter()
             .flat_map(|r| r.into_iter().map(|(_, v)| v.to_string()))
-            .collect()
-    }
-
-    /// The first column of every row `sql` selects.
-    pub fn sql_column(&self, sql: &str) -> Vec<Value> {
-        let rows = block_on(self.db.query(&Statement::new(sql))).unwrap();
-        rows.into_iter()
-            .filter_map(|r| r.into_iter().next().map(|(_, v)| v))
             .collect()
     }
 

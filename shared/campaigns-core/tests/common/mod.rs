@@ -1,29 +1,32 @@
-//! The native world of the campaigns tests: SQLite with the real migrations,
-//! a manual clock, seeded randomness, the campaigns' keys, real ES256 access
-//! tokens, and doubles of the queue and the email provider that model
-//! production: the queue records jobs (at-least-once: a test may deliver a
-//! job twice or late), the provider keys whole requests like Resend (one
-//! idempotency key per batch, kept 24 hours; same key and body replays, another
-//! body is refused, a busy key answers 409) and fails on a script (5xx, 429,
-//! timeouts after it accepted, HTTP answers read by the core).
-//! Each test file adds its own route helpers in its own `impl World` block.
+//! The native world of the campaigns tests: the testkit's base (SQLite with
+//! the real migrations, a manual clock, seeded randomness, real ES256 access
+//! tokens and users with live sessions), the campaigns' keys, and doubles of
+//! the queue and the email provider that model production: the queue
+//! records jobs (at-least-once: a test may deliver a job twice or late), the
+//! provider keys whole requests like Resend (one idempotency key per batch,
+//! kept 24 hours; same key and body replays, another body is refused, a busy
+//! key answers 409) and fails on a script (5xx, 429, timeouts after it
+//! accepted, HTTP answers read by the core). The route harnesses of the
+//! subscriber and campaign tests are in `subscriptions` and `sending`, the
+//! delivery tests' ledger helpers in `ledger`; a test file adds its own
+//! helpers in its own `impl World` block.
 #![allow(dead_code)]
 
 pub mod ledger;
+pub mod sending;
+pub mod subscriptions;
 
-use std::cell::RefCell;
-use std::collections::{HashMap, VecDeque};
-
-use sealpost_auth_core::tokens::{self, SigningKey};
 use sealpost_campaigns_core::keys::CampaignKeys;
 use sealpost_campaigns_core::ports::{
     Accepted, Batch, Job, KEY_LIFETIME_MS, Mailer, MailerError, OutgoingEmail, WorkQueue,
 };
 use sealpost_campaigns_core::resend;
-use sealpost_guard::{Role, Verifier};
-use sealpost_ports::{Clock, PortError, Rng, Sql, Statement};
-use sealpost_testkit::{ManualClock, MemRateLimiter, SeededRng, SqliteDb, block_on, seed};
+use sealpost_guard::Role;
+use sealpost_ports::{Clock, PortError, Rng, Statement};
+use sealpost_testkit::{Base, ManualClock, MemRateLimiter};
 use serde_json::Value;
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
 
 pub const START_MS: i64 = 1_795_000_000_000;
 pub const SECOND: i64 = 1_000;
@@ -31,72 +34,35 @@ pub const MINUTE: i64 = 60_000;
 pub const SITE: &str = "default";
 
 pub struct World {
-    pub db: SqliteDb,
-    pub clock: ManualClock,
-    pub rng: SeededRng,
+    /// Database, clock, randomness, token mint and verifier.
+    pub base: Base,
     pub keys: CampaignKeys,
-    pub signing: SigningKey,
-    pub verifier: Verifier,
     /// 5 subscribe requests per 60 s per IP.
     pub limiter: MemRateLimiter,
     pub queue: MemQueue,
     pub mailer: ScriptedMailer,
 }
 
+sealpost_testkit::world_on_base!(World);
+
 impl World {
     pub fn new(seed: u64) -> World {
-        let signing = SigningKey::from_scalar(&[7u8; 32]).expect("scalar");
-        let verifier = Verifier::from_jwks(&tokens::jwks(&[&signing])).expect("jwks");
-        let clock = ManualClock::new(START_MS);
-        let mailer = ScriptedMailer::new(clock.clone());
-        let db = SqliteDb::open_migrated();
+        let base = Base::new(START_MS, seed);
         // What `scripts/site --base-url` sets: links start with it.
-        db.exec_raw("UPDATE sites SET base_url = 'https://news.example.com' WHERE id = 'default'");
+        base.db.exec_raw(
+            "UPDATE sites SET base_url = 'https://news.example.com' WHERE id = 'default'",
+        );
         World {
-            db,
-            limiter: MemRateLimiter::new(5, 60, clock.clone()),
-            clock,
-            rng: SeededRng::new(seed),
+            limiter: MemRateLimiter::new(5, 60, base.clock.clone()),
+            mailer: ScriptedMailer::new(base.clock.clone()),
             keys: CampaignKeys::from_bytes(&[3u8; 32]),
-            signing,
-            verifier,
             queue: MemQueue::default(),
-            mailer,
+            base,
         }
     }
 
     pub fn now(&self) -> i64 {
         self.clock.now_ms()
-    }
-
-    pub fn sql(&self, stmt: Statement) {
-        block_on(self.db.execute(&stmt)).expect("sql");
-    }
-
-    /// Every row of `stmt`, as JSON objects.
-    pub fn rows(&self, stmt: Statement) -> Vec<Value> {
-        block_on(self.db.query(&stmt))
-            .expect("query")
-            .into_iter()
-            .map(Value::Object)
-            .collect()
-    }
-
-    /// The first column of the first row of `sql`.
-    pub fn scalar(&self, sql: &str) -> Value {
-        let rows = block_on(self.db.query(&Statement::new(sql))).expect("query");
-        rows.into_iter()
-            .next()
-            .and_then(|r| r.into_iter().next().map(|(_, v)| v))
-            .unwrap_or(Value::Null)
-    }
-
-    /// A user with `roles` and a live session opened with `amr`; its token.
-    pub fn user(&self, name: &str, roles: &[Role], amr: &[&str]) -> String {
-        let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
-        let (id, sid) = seed::user(&self.db, name, &names, amr, self.clock.now_ms());
-        let claims = tokens::access_claims(&id, &sid, "jti-1", roles, amr, self.clock.now_secs());
-        tokens::issue(&claims, &self.signing).expect("token")
     }
 
     /// An admin signed in with a second factor.

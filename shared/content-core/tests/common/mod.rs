@@ -1,20 +1,18 @@
-//! The native world of the content tests: SQLite with the real migrations, a
-//! manual clock, seeded randomness, the in-memory rate limiter (5 views per
-//! 60 s) and real ES256 access tokens — with one helper that calls any route
-//! one that makes a user with a live session, and the route helpers the
-//! test files share (editor, create, publish, patch, reads, the cron).
+//! The native world of the content tests: the testkit's base (SQLite with
+//! the real migrations, a manual clock, seeded randomness, real ES256 access
+//! tokens and users with live sessions), the in-memory rate limiter (5 views
+//! per 60 s) and the edge cache — with one helper that calls any route, and
+//! the route helpers the test files share (editor, create, publish, patch,
+//! reads, the cron).
 #![allow(dead_code)]
 
 use sealpost_api::routes::RouteId;
 use sealpost_api::{ApiRequest, ApiResponse};
-use sealpost_auth_core::tokens::{self, SigningKey};
 use sealpost_content_core::publish::{self, Published};
 use sealpost_content_core::{Content, Failure};
-use sealpost_guard::{Role, Verifier};
-use sealpost_ports::{Clock, SiteDb, SiteId, Sql, Statement};
-use sealpost_testkit::{
-    ManualClock, MemPageCache, MemRateLimiter, SeededRng, SqliteDb, block_on, seed,
-};
+use sealpost_guard::Role;
+use sealpost_ports::{Clock, SiteDb, SiteId};
+use sealpost_testkit::{Base, MemPageCache, MemRateLimiter, block_on};
 use serde_json::{Value, json};
 
 pub const START_MS: i64 = 1_795_000_000_000;
@@ -23,15 +21,14 @@ pub const MINUTE: i64 = 60_000;
 pub const KEY: [u8; 32] = [9u8; 32];
 
 pub struct World {
-    pub db: SqliteDb,
-    pub clock: ManualClock,
-    pub rng: SeededRng,
-    pub signing: SigningKey,
-    pub verifier: Verifier,
+    /// Database, clock, randomness, token mint and verifier.
+    pub base: Base,
     pub limiter: MemRateLimiter,
     /// This data centre's edge cache (writes land on `pages.settle()`).
     pub pages: MemPageCache,
 }
+
+sealpost_testkit::world_on_base!(World);
 
 /// An answer: status, JSON body and the headers the tests look at.
 #[derive(Debug)]
@@ -84,40 +81,12 @@ pub struct Req<'a> {
 
 impl World {
     pub fn new(seed: u64) -> World {
-        let signing = SigningKey::from_scalar(&[7u8; 32]).expect("scalar");
-        let verifier = Verifier::from_jwks(&tokens::jwks(&[&signing])).expect("jwks");
-        let clock = ManualClock::new(START_MS);
+        let base = Base::new(START_MS, seed);
         World {
-            db: SqliteDb::open_migrated(),
-            limiter: MemRateLimiter::new(5, 60, clock.clone()),
-            pages: MemPageCache::new(clock.clone()),
-            clock,
-            rng: SeededRng::new(seed),
-            signing,
-            verifier,
+            limiter: MemRateLimiter::new(5, 60, base.clock.clone()),
+            pages: MemPageCache::new(base.clock.clone()),
+            base,
         }
-    }
-
-    pub fn sql(&self, stmt: Statement) {
-        block_on(self.db.execute(&stmt)).expect("sql");
-    }
-
-    /// The first column of the first row of `sql`.
-    pub fn scalar(&self, sql: &str) -> Value {
-        let rows = block_on(self.db.query(&Statement::new(sql))).expect("query");
-        rows.into_iter()
-            .next()
-            .and_then(|r| r.into_iter().next().map(|(_, v)| v))
-            .map(|v| serde_json::to_value(v).expect("value"))
-            .unwrap_or(Value::Null)
-    }
-
-    /// A user with `roles` and a live session opened with `amr`; its token.
-    pub fn user(&self, name: &str, roles: &[Role], amr: &[&str]) -> String {
-        let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
-        let (id, sid) = seed::user(&self.db, name, &names, amr, self.clock.now_ms());
-        let claims = tokens::access_claims(&id, &sid, "jti-1", roles, amr, self.clock.now_secs());
-        tokens::issue(&claims, &self.signing).expect("token")
     }
 
     /// A member with a password-only session; its token.
