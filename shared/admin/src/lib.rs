@@ -7,11 +7,9 @@
 pub mod site;
 pub mod sql;
 
-use argon2::password_hash::{PasswordHasher, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
 use sealpost_api::Email;
-use sealpost_auth_core::password::{OUTPUT_LEN, PasswordPolicy};
-use sealpost_ports::SiteId;
+use sealpost_auth_core::password::{PasswordPolicy, PhcString};
+use sealpost_ports::{PortError, Rng, SiteId};
 
 pub use sql::{Existing, Ids, REFUSED_MARKER, REVOKE_REASON};
 
@@ -41,28 +39,27 @@ pub fn normalize_email(email: &str) -> Result<Email, AdminError> {
     Email::parse(email).map_err(|_| AdminError::Email)
 }
 
-/// An Argon2id PHC string for `password` with a fresh random salt, at the
-/// auth service's parameters ([`PasswordPolicy::OWASP_MIN`]), so that the
-/// account verifies there.
+/// The operating system's random source, as the `Rng` port (the salt).
+struct OsEntropy;
+
+impl Rng for OsEntropy {
+    fn fill(&self, buf: &mut [u8]) -> Result<(), PortError> {
+        getrandom::getrandom(buf).map_err(|e| PortError::Rng(e.to_string()))
+    }
+}
+
+/// An Argon2id PHC string for `password` with a fresh random salt, hashed
+/// by the auth service's own hasher at its parameters
+/// ([`PasswordPolicy::OWASP_MIN`], no pepper: the first login adds it), so
+/// that the account verifies there.
 pub fn hash_password(password: &str) -> Result<String, AdminError> {
     let len = password.chars().count();
     if !(8..=128).contains(&len) {
         return Err(AdminError::Password);
     }
-    let mut salt = [0u8; 16];
-    getrandom::getrandom(&mut salt).map_err(|e| AdminError::Hash(e.to_string()))?;
-    let salt = SaltString::encode_b64(&salt).map_err(|e| AdminError::Hash(e.to_string()))?;
-    let policy = PasswordPolicy::OWASP_MIN;
-    let params = Params::new(
-        policy.m_cost_kib,
-        policy.t_cost,
-        policy.p_cost,
-        Some(OUTPUT_LEN),
-    )
-    .map_err(|e| AdminError::Hash(e.to_string()))?;
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
+    PasswordPolicy::OWASP_MIN
+        .hash(password, None, &OsEntropy)
+        .map(PhcString::into_string)
         .map_err(|e| AdminError::Hash(e.to_string()))
 }
 
