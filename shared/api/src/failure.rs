@@ -61,11 +61,6 @@ impl Failure {
             Failure::Answered { cause, .. } => cause.cause(),
         }
     }
-
-    /// Whether this is an answer meant for the client.
-    pub fn is_api(&self) -> bool {
-        matches!(self, Failure::Api(_))
-    }
 }
 
 impl From<ApiError> for Failure {

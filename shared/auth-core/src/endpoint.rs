@@ -82,14 +82,6 @@ impl SealSetup {
     }
 }
 
-/// The same failure again (for a setting reported by more than one use).
-fn copy(f: &Failure) -> Failure {
-    match f {
-        Failure::Config(why) => Failure::Config(why.clone()),
-        other => Failure::Config(other.cause().unwrap_or_default()),
-    }
-}
-
 /// Everything one auth request may need; each part that could not be had
 /// is its failure, reported only by the routes that need it.
 #[derive(Debug)]
@@ -109,7 +101,8 @@ impl<S: Sql, C: Clock, R: Rng> Endpoint<'_, S, C, R> {
     /// routes through the sealing layer.
     pub async fn serve(self, req: &ApiRequest) -> Outcome {
         if req.id() == RouteId::AuthKeys {
-            let ring = self.ring(self.seal.as_ref().map_err(copy)?).await?;
+            let seal = self.seal?;
+            let ring = ring(self.keys, self.sql, self.clock, self.rng, &seal).await?;
             let keys = ring.configs(self.clock.now_ms());
             return Ok(ApiResponse::query(&serde_json::json!({ "keys": keys }))
                 .with_header("Cache-Control", KEYS_CACHE_CONTROL));
@@ -168,7 +161,7 @@ impl<S: Sql, C: Clock, R: Rng> Endpoint<'_, S, C, R> {
     /// with why.
     pub async fn seal_health(&self) -> Indicator {
         let ring = match &self.seal {
-            Ok(seal) => self.ring(seal).await,
+            Ok(seal) => ring(self.keys, self.sql, self.clock, self.rng, seal).await,
             Err(f) => return Indicator::down(&f.cause().unwrap_or_default()),
         };
         match ring {
@@ -176,17 +169,16 @@ impl<S: Sql, C: Clock, R: Rng> Endpoint<'_, S, C, R> {
             Err(f) => Indicator::down(&f.cause().unwrap_or_default()),
         }
     }
+}
 
-    async fn ring(&self, seal: &SealSetup) -> Result<Rc<KeyRing>, Failure> {
-        self.keys
-            .get(
-                self.sql,
-                self.clock,
-                self.rng,
-                &seal.wrap,
-                seal.policy,
-                None,
-            )
-            .await
-    }
+/// The seal keys, from this isolate's cache or the database.
+async fn ring(
+    keys: &KeyCache,
+    sql: &impl Sql,
+    clock: &impl Clock,
+    rng: &impl Rng,
+    seal: &SealSetup,
+) -> Result<Rc<KeyRing>, Failure> {
+    keys.get(sql, clock, rng, &seal.wrap, seal.policy, None)
+        .await
 }

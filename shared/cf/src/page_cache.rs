@@ -33,11 +33,8 @@ impl PageCache for EdgePageCache<'_> {
             return None;
         }
         let body = resp.bytes().await.ok()?;
-        let headers = resp
-            .headers()
-            .entries()
-            .filter(|(name, _)| name != "cache-control")
-            .collect();
+        // Which of them the answer keeps is the caller's policy.
+        let headers = resp.headers().entries().collect();
         Some(CachedPage { headers, body })
     }
 
