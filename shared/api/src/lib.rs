@@ -4,7 +4,8 @@
 //! and its envelope ([`envelope`]), response envelopes ([`ApiResponse`]), request
 //! body and query rules ([`body`], [`Query`], paging), field validation ([`Validator`]), the validated value types
 //! every service shares ([`Email`], [`Locale`]), the public route catalogue
-//! ([`routes`]) and the `/health` shape ([`health`]).
+//! ([`routes`]), the site's page namespace ([`pages`]), the API as seen from inside
+//! the deployment ([`Upstream`]) and the `/health` shape ([`health`]).
 //!
 //! Nothing here depends on the Workers runtime; adapters convert [`ApiResponse`]
 //! and feed raw method, path, headers and bytes in.
@@ -19,10 +20,12 @@ pub mod failure;
 pub mod health;
 pub mod locale;
 pub mod method;
+pub mod pages;
 pub mod query;
 pub mod request;
 pub mod response;
 pub mod routes;
+pub mod upstream;
 pub mod validate;
 
 pub use email::{Email, EmailError};
@@ -37,4 +40,5 @@ pub use response::ApiResponse;
 pub use routes::{
     BodyPolicy, Params, Resolution, RouteId, RouteSpec, Service, resolve, routes_for,
 };
+pub use upstream::Upstream;
 pub use validate::Validator;

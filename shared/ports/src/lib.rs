@@ -21,6 +21,7 @@ pub mod page_cache;
 pub mod ratelimit;
 pub mod rng;
 pub mod site;
+pub mod site_purge;
 pub mod sql;
 
 pub use base_url::{BaseUrl, InvalidBaseUrl};
@@ -31,6 +32,7 @@ pub use page_cache::{CachedPage, PageCache};
 pub use ratelimit::RateLimiter;
 pub use rng::Rng;
 pub use site::{InvalidSiteId, SiteDb, SiteId};
+pub use site_purge::SitePurge;
 pub use sql::{
     ExecResult, MAX_BOUND_PARAMS, MAX_SAFE_INTEGER, Row, Sql, SqlValue, Statement, from_row,
 };

@@ -85,6 +85,32 @@ impl RouteSpec {
         let segments: Vec<&str> = rest.split('/').collect();
         match_pattern(self.pattern, &segments)
     }
+
+    /// The concrete path of this route with `params` in its pattern, each
+    /// percent-encoded (the inverse of [`RouteSpec::params`]); a parameter
+    /// missing from `params` is left empty, which no route matches.
+    pub fn path(&self, params: &Params) -> String {
+        let mut out = String::with_capacity(self.pattern.len() + 16);
+        for part in self.pattern.split('/').skip(1) {
+            out.push('/');
+            match param_name(part) {
+                Some(name) => percent_encode(params.get(name).unwrap_or_default(), &mut out),
+                None => out.push_str(part),
+            }
+        }
+        out
+    }
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+fn percent_encode(s: &str, out: &mut String) {
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
 }
 
 pub(super) fn resolve_in(
@@ -186,6 +212,16 @@ mod tests {
     use super::super::test_support::found;
     use super::*;
     use Method::{Delete, Get, Patch, Post, Put};
+
+    #[test]
+    fn a_route_path_built_from_params_resolves_back_to_the_same_params() {
+        let spec = RouteId::PostGet.spec();
+        let mut params = Params::new();
+        params.push("slug", "xin chào/1");
+        let path = spec.path(&params);
+        assert_eq!(path, "/posts/xin%20ch%C3%A0o%2F1");
+        assert_eq!(spec.params(&path).unwrap().get("slug"), Some("xin chào/1"));
+    }
 
     fn is_not_found(method: Method, path: &str) -> bool {
         matches!(resolve(method, path), Resolution::NotFound)
