@@ -18,6 +18,7 @@
 //! | `/assets/{file}` | fingerprinted static files |
 //! | `/session`, `/session/refresh`, `/session/end` | the browser's refresh-token cookie (POST) |
 use sealpost_ports::SiteId;
+use serde::{Deserialize, Serialize};
 
 use crate::Locale;
 
@@ -106,6 +107,18 @@ pub fn pages_showing_post(slugs: &[(Locale, String)], tags: &[String]) -> Vec<St
     paths
 }
 
+/// The site worker's internal purge endpoint (`POST`, JSON [`Purge`]):
+/// outside [`owns`], so the gateway never forwards it; only workers holding
+/// the site's service binding reach it.
+pub const PURGE_PATH: &str = "/__purge";
+
+/// The body of a purge: the site and the page paths to delete.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Purge {
+    pub site: String,
+    pub paths: Vec<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,6 +163,7 @@ mod tests {
 
     #[test]
     fn a_path_that_only_starts_like_a_language_is_not_a_page() {
+        assert!(!owns(PURGE_PATH));
         assert!(!owns("/english"));
         assert!(!owns("/vietnam/x"));
         assert!(!owns("/sessions"));
