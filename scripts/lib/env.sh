@@ -19,7 +19,7 @@ export CI="${CI:-true}"
 export WRANGLER_SEND_METRICS=false
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 
-WORKERS=(auth content comments campaigns gateway)
+WORKERS=(auth content comments campaigns site gateway)
 
 log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }

@@ -16,7 +16,30 @@ pub struct Query {
     pairs: Vec<(String, String)>,
 }
 
+/// Percent-encodes everything but RFC 3986's unreserved characters (a
+/// path segment or a query value, as the API's clients write them).
+pub fn encode_component(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 impl Query {
+    /// The raw query string (without `?`) that parses back to these pairs.
+    pub fn to_raw(&self) -> String {
+        self.pairs
+            .iter()
+            .map(|(n, v)| format!("{}={}", encode_component(n), encode_component(v)))
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+
     /// Parses a raw query string, with or without its leading `?`.
     pub fn parse(raw: &str) -> Query {
         let raw = raw.strip_prefix('?').unwrap_or(raw);

@@ -13,9 +13,11 @@ pub mod kv;
 pub mod log;
 pub mod page_cache;
 pub mod sys;
+pub mod upstream;
 
 pub use d1::D1Sql;
 pub use domain::PlatformResult;
 pub use kv::CfKv;
 pub use page_cache::EdgePageCache;
 pub use sys::{CryptoRng, SystemClock, WorkersRateLimiter};
+pub use upstream::BoundApi;

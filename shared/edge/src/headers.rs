@@ -20,6 +20,23 @@ fn set_default(headers: &mut Vec<(String, String)>, name: &str, value: &str) {
     }
 }
 
+/// Adds `Origin` to `Vary`, keeping what the answer already varies on (a
+/// page varies on `Accept-Language`).
+fn vary_origin(headers: &mut Vec<(String, String)>) {
+    let mut names: Vec<String> = headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("vary"))
+        .flat_map(|(_, v)| {
+            v.split(',')
+                .map(|p| p.trim().to_owned())
+                .collect::<Vec<_>>()
+        })
+        .filter(|p| !p.is_empty() && !p.eq_ignore_ascii_case("origin"))
+        .collect();
+    names.push("Origin".to_owned());
+    set(headers, "Vary", &names.join(", "));
+}
+
 /// Drops CORS headers a domain worker set: CORS is the edge's alone.
 pub fn strip_cors(headers: &mut Vec<(String, String)>) {
     headers.retain(|(n, _)| !n.to_ascii_lowercase().starts_with("access-control-"));
@@ -35,7 +52,7 @@ pub fn finish(headers: &mut Vec<(String, String)>, request_id: &str, cors_origin
     set(headers, "Referrer-Policy", "no-referrer");
     set(headers, "X-Frame-Options", "DENY");
     set_default(headers, "Content-Security-Policy", API_CSP);
-    set(headers, "Vary", "Origin");
+    vary_origin(headers);
     if let Some(origin) = cors_origin {
         set(headers, "Access-Control-Allow-Origin", origin);
         set(headers, "Access-Control-Expose-Headers", EXPOSED);
@@ -108,5 +125,12 @@ mod tests {
             get(&h, "Access-Control-Allow-Methods"),
             Some("POST, OPTIONS")
         );
+    }
+
+    #[test]
+    fn vary_keeps_what_the_answer_varies_on_and_adds_origin_once() {
+        let mut h = vec![("vary".to_owned(), "Accept-Language, Origin".to_owned())];
+        finish(&mut h, "id", None);
+        assert_eq!(get(&h, "Vary"), Some("Accept-Language, Origin"));
     }
 }

@@ -15,10 +15,10 @@ use futures_util::future::join_all;
 use sealpost_api::health::{HealthReport, Indicator};
 use sealpost_api::routes::{BodyPolicy, RouteSpec, Service};
 use sealpost_api::{ApiError, ApiResponse, ErrorCode, Failure};
-use sealpost_cf::domain;
 use sealpost_cf::{
     CfKv, CryptoRng, D1Sql, PlatformResult, SystemClock, WorkersRateLimiter, http, log,
 };
+use sealpost_cf::{domain, upstream};
 use sealpost_edge::health::{self, Downstream, HealthCache, Workers};
 use sealpost_edge::route::{self, Decision};
 use sealpost_edge::site::{self, SiteCache};
@@ -52,17 +52,6 @@ async fn check_sites_at_start(env: Env, dev_mode: bool) {
             .field("service", "gateway")
             .field("sites", serde_json::Value::Object(sites.details))
             .emit();
-    }
-}
-
-/// The service binding of a domain worker.
-fn binding(service: Service) -> &'static str {
-    match service {
-        Service::Auth => "AUTH",
-        Service::Content => "CONTENT",
-        Service::Comments => "COMMENTS",
-        Service::Campaigns => "CAMPAIGNS",
-        Service::Gateway => "GATEWAY",
     }
 }
 
@@ -126,6 +115,16 @@ async fn handle(
 
     let route = match route::decide(config, method, &path) {
         Decision::Forward { route, .. } => route,
+        Decision::Page { session } => {
+            let site = resolve_site(&req, env).await?;
+            let body = if session {
+                read_body(&mut req, SESSION_BODY).await?
+            } else {
+                Vec::new()
+            };
+            *upstream = Some(Service::Site.as_str());
+            return relay_page(req, env, &site, &client, request_id, session, body).await;
+        }
         Decision::Health => {
             let report = health(env, config, request_id).await;
             return Ok(Reply::Local(report.into_response()));
@@ -145,7 +144,7 @@ async fn handle(
     };
 
     let site = resolve_site(&req, env).await?;
-    let body = read_body(&mut req, route).await?;
+    let body = read_body(&mut req, route.body).await?;
 
     *upstream = Some(route.service.as_str());
     relay(req, env, route, &site, &client, request_id, body).await
@@ -188,15 +187,14 @@ async fn resolve_site(req: &Request, env: &Env) -> std::result::Result<SiteId, F
 
 /// Reads the body within the route's limit, refusing early on what the
 /// headers declare and streaming so an undeclared oversize body is cut off.
-async fn read_body(req: &mut Request, route: &RouteSpec) -> std::result::Result<Vec<u8>, Failure> {
+async fn read_body(req: &mut Request, policy: BodyPolicy) -> std::result::Result<Vec<u8>, Failure> {
     let content_type = http::header(req, "content-type");
     let declared = http::header(req, "content-length").and_then(|l| l.trim().parse::<u64>().ok());
-    body::check_declared(route.body, content_type.as_deref(), declared)?;
-    if route.body == BodyPolicy::None && declared.unwrap_or(0) == 0 && req.inner().body().is_none()
-    {
+    body::check_declared(policy, content_type.as_deref(), declared)?;
+    if policy == BodyPolicy::None && declared.unwrap_or(0) == 0 && req.inner().body().is_none() {
         return Ok(Vec::new());
     }
-    let limit = route.body.max_bytes();
+    let limit = policy.max_bytes();
     let mut bytes = Vec::new();
     let mut stream = req.stream().platform()?;
     while let Some(chunk) = stream.next().await {
@@ -205,7 +203,7 @@ async fn read_body(req: &mut Request, route: &RouteSpec) -> std::result::Result<
             break;
         }
     }
-    body::check_body(route.body, content_type.as_deref(), &bytes)?;
+    body::check_body(policy, content_type.as_deref(), &bytes)?;
     Ok(bytes)
 }
 
@@ -218,26 +216,40 @@ async fn relay(
     request_id: &str,
     body: Vec<u8>,
 ) -> std::result::Result<Reply, Failure> {
-    let fetcher = env.service(binding(route.service)).platform()?;
-    let headers = Headers::new();
-    for (name, value) in forward::headers(
+    let headers = forward::headers(
         &http::header_pairs(req.headers()),
         request_id,
         site,
         client,
         route.id,
-    ) {
-        headers.append(&name, &value).platform()?;
+    );
+    send(&req, env, route.service, headers, body, request_id).await
+}
+
+/// Sends `req` on to `service` with `headers` and `body`; an unreachable
+/// worker is 503 `UPSTREAM_UNAVAILABLE`.
+async fn send(
+    req: &Request,
+    env: &Env,
+    service: Service,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    request_id: &str,
+) -> std::result::Result<Reply, Failure> {
+    let fetcher = env.service(upstream::binding(service)).platform()?;
+    let out = Headers::new();
+    for (name, value) in headers {
+        out.append(&name, &value).platform()?;
     }
     let mut init = RequestInit::new();
-    init.with_method(req.method()).with_headers(headers);
+    init.with_method(req.method()).with_headers(out);
     if !body.is_empty() {
         init.with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
     }
-    let query = http::raw_query(&req);
+    let query = http::raw_query(req);
     let url = format!(
         "https://{}.internal{}{}{}",
-        route.service.as_str(),
+        service.as_str(),
         req.path(),
         if query.is_empty() { "" } else { "?" },
         query
@@ -248,12 +260,38 @@ async fn relay(
         Err(e) => {
             log::line("error", "upstream unreachable")
                 .field("requestId", request_id)
-                .field("upstream", route.service.as_str())
+                .field("upstream", service.as_str())
                 .field("cause", e.to_string())
                 .emit();
             Ok(ApiError::new(ErrorCode::UpstreamUnavailable).into())
         }
     }
+}
+
+/// What a session endpoint's `POST` may carry: optional JSON, small.
+const SESSION_BODY: BodyPolicy = BodyPolicy::Json {
+    max_bytes: route::SESSION_BODY_MAX,
+    required: false,
+};
+
+/// Forwards a page request to the site worker.
+async fn relay_page(
+    req: Request,
+    env: &Env,
+    site: &SiteId,
+    client: &str,
+    request_id: &str,
+    session: bool,
+    body: Vec<u8>,
+) -> std::result::Result<Reply, Failure> {
+    let headers = forward::page_headers(
+        &http::header_pairs(req.headers()),
+        request_id,
+        site,
+        client,
+        session,
+    );
+    send(&req, env, Service::Site, headers, body, request_id).await
 }
 
 /// The domain workers' `/health`, over their service bindings, at once.
@@ -262,8 +300,8 @@ struct BoundWorkers<'a>(&'a Env);
 impl Workers for BoundWorkers<'_> {
     async fn reports(&self) -> Vec<(String, Downstream)> {
         let env = self.0;
-        let calls = Service::DOMAIN.iter().map(|service| async move {
-            let result = match env.service(binding(*service)) {
+        let calls = Service::BEHIND_GATEWAY.iter().map(|service| async move {
+            let result = match env.service(upstream::binding(*service)) {
                 Ok(fetcher) => match fetcher.fetch("https://internal/health", None).await {
                     Ok(mut resp) => Downstream::Answered {
                         status: resp.status_code(),

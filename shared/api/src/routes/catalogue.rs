@@ -22,6 +22,8 @@ pub enum Service {
     Content,
     Comments,
     Campaigns,
+    /// The public site's pages (`crate::pages`): no catalogue route.
+    Site,
 }
 
 impl Service {
@@ -33,13 +35,24 @@ impl Service {
         Service::Campaigns,
     ];
 
+    /// Every worker behind the gateway: the domain workers and the site,
+    /// whose health `/health` reports.
+    pub const BEHIND_GATEWAY: [Service; 5] = [
+        Service::Auth,
+        Service::Content,
+        Service::Comments,
+        Service::Campaigns,
+        Service::Site,
+    ];
+
     /// Every service.
-    pub const ALL: [Service; 5] = [
+    pub const ALL: [Service; 6] = [
         Service::Gateway,
         Service::Auth,
         Service::Content,
         Service::Comments,
         Service::Campaigns,
+        Service::Site,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -49,6 +62,7 @@ impl Service {
             Service::Content => "content",
             Service::Comments => "comments",
             Service::Campaigns => "campaigns",
+            Service::Site => "site",
         }
     }
 

@@ -94,22 +94,13 @@ impl RouteSpec {
         for part in self.pattern.split('/').skip(1) {
             out.push('/');
             match param_name(part) {
-                Some(name) => percent_encode(params.get(name).unwrap_or_default(), &mut out),
+                Some(name) => out.push_str(&crate::query::encode_component(
+                    params.get(name).unwrap_or_default(),
+                )),
                 None => out.push_str(part),
             }
         }
         out
-    }
-}
-
-/// Percent-encodes everything but RFC 3986's unreserved characters.
-fn percent_encode(s: &str, out: &mut String) {
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
     }
 }
 

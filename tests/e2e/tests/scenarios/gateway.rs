@@ -1,11 +1,12 @@
 //! The gateway end to end: health, request ids and security headers,
 //! unknown paths and wrong methods, each domain worker reached through it,
 //! body limits and media types, the per-client rate limit, CORS, sites and
-//! hosts, the dev routes (and their absence with `DEV_MODE` off), and cron
-//! runs.
+//! hosts, the dev routes (and their absence with `DEV_MODE` off), cron
+//! runs, and the site's pages over plain HTTP.
 //!
 //! This module lists the scenarios and holds what both topics share.
 mod edge;
+mod pages;
 mod sites;
 
 use sealpost_e2e::{Reply, Value};
@@ -32,6 +33,10 @@ pub const SCENARIOS: &[(&str, Scenario)] = scenarios![
     sites::a_cron_run_shows_in_the_health_log_as_last_run_at,
     sites::with_dev_mode_off_dev_routes_are_unknown_and_health_wants_a_public_base_url,
     sites::cron_fails_for_an_unknown_worker_or_one_without_a_trigger,
+    pages::the_root_answers_in_the_visitors_language_and_a_post_in_both,
+    pages::a_page_is_served_from_the_edge_cache_and_revalidated_with_its_etag,
+    pages::a_page_takes_get_and_head_only_and_head_has_no_body,
+    pages::assets_are_fingerprinted_and_immutable,
 ];
 
 /// `GET /posts` answered by the content worker: the offset-list envelope.

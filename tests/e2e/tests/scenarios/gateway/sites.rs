@@ -7,7 +7,7 @@ use sealpost_e2e::{ALLOWED_ORIGIN, Stack, Value, json, repo_root, unix_now};
 
 use super::{assert_post_list, at};
 
-const DOMAIN_WORKERS: [&str; 4] = ["auth", "content", "comments", "campaigns"];
+const WORKERS_BEHIND: [&str; 5] = ["auth", "content", "comments", "campaigns", "site"];
 
 pub(super) fn health_reports_every_worker_up(stack: &Stack) {
     let reply = stack.get("/health");
@@ -23,7 +23,7 @@ pub(super) fn health_reports_every_worker_up(stack: &Stack) {
     assert_eq!(body["error"], json!({}), "{body:#}");
     let names: Vec<&str> = ["d1", "kv", "sites"]
         .into_iter()
-        .chain(DOMAIN_WORKERS)
+        .chain(WORKERS_BEHIND)
         .collect();
     for name in &names {
         assert_eq!(
