@@ -50,6 +50,16 @@ struct MutationEnvelope<'a, T: ?Sized> {
     data: &'a T,
 }
 
+/// Whether an `If-None-Match` value matches `tag` (RFC 9110 §13.1.2: weak
+/// comparison, `*` matches anything, a comma-separated list).
+pub fn none_match(header: &str, tag: &str) -> bool {
+    let bare = |t: &str| t.trim().trim_start_matches("W/").to_owned();
+    let want = bare(tag);
+    header
+        .split(',')
+        .any(|candidate| candidate.trim() == "*" || bare(candidate) == want)
+}
+
 impl ApiResponse {
     /// 200 `{"data": …}` — a single resource.
     pub fn query<T: Serialize + ?Sized>(data: &T) -> ApiResponse {

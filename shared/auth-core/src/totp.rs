@@ -55,26 +55,14 @@ pub fn base32_decode(text: &str) -> Option<Vec<u8>> {
     Base32UpperUnpadded::decode_vec(&symbols).ok()
 }
 
-fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 /// The provisioning URI for authenticator apps (Key Uri Format):
 /// `otpauth://totp/Issuer:account?secret=…&issuer=Issuer&algorithm=SHA1&digits=6&period=30`,
 /// issuer and account percent-encoded (RFC 3986 unreserved characters kept).
 pub fn otpauth_uri(issuer: &str, account: &str, secret: &[u8]) -> String {
-    let issuer = percent_encode(issuer);
+    let issuer = sealpost_api::query::encode_component(issuer);
     format!(
         "otpauth://totp/{issuer}:{account}?secret={secret}&issuer={issuer}&algorithm=SHA1&digits={DIGITS}&period={STEP_SECS}",
-        account = percent_encode(account),
+        account = sealpost_api::query::encode_component(account),
         secret = base32_encode(secret),
     )
 }

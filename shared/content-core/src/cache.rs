@@ -22,15 +22,7 @@ pub fn etag(body: &[u8]) -> String {
     s
 }
 
-/// Whether an `If-None-Match` value matches `tag` (RFC 9110 §13.1.2: weak
-/// comparison, `*` matches anything, a comma-separated list).
-pub fn none_match(header: &str, tag: &str) -> bool {
-    let bare = |t: &str| t.trim().trim_start_matches("W/").to_owned();
-    let want = bare(tag);
-    header
-        .split(',')
-        .any(|candidate| candidate.trim() == "*" || bare(candidate) == want)
-}
+pub use sealpost_api::response::none_match;
 
 /// Adds `ETag` and `Cache-Control` to a 200 answer, or turns it into a 304
 /// with the same headers and no body when `if_none_match` matches.

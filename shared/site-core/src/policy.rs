@@ -3,6 +3,7 @@
 //! stays valid; Turnstile's origin only when a site key is configured), its
 //! `ETag` and caching headers, and the 304 a matching `If-None-Match` gets.
 use sealpost_api::ApiResponse;
+use sealpost_api::response::none_match;
 use sha2::{Digest, Sha256};
 
 /// Turnstile's origin, for its script and its frame.
@@ -34,12 +35,6 @@ pub fn etag(body: &[u8]) -> String {
     let hash = Sha256::digest(body);
     let hex: String = hash[..12].iter().map(|b| format!("{b:02x}")).collect();
     format!("\"{hex}\"")
-}
-
-/// Whether `If-None-Match: header` matches `tag` (weak comparison, `*`).
-pub fn none_match(header: &str, tag: &str) -> bool {
-    let bare = |t: &str| t.trim().trim_start_matches("W/").to_owned();
-    header.trim() == "*" || header.split(',').any(|t| bare(t) == bare(tag))
 }
 
 /// A 304 when the client's copy is current, else `resp`.

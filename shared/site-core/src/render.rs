@@ -271,7 +271,8 @@ pub struct AccountPage {
     pub l: Layout,
 }
 
-/// Renders a template; a failure is the site's own bug, reported as such.
+/// Renders a template (HTML or XML); a failure is the site's own bug,
+/// reported as such.
 pub fn html(page: &impl Template) -> Result<String, Failure> {
     page.render()
         .map_err(|e| Failure::Codec(format!("template: {e}")))

@@ -4,7 +4,6 @@
 //! page shows through the API, renders it, stores it for
 //! [`CACHE_MAX_AGE_SECS`], and finishes it with its caching and security
 //! headers. Purges drop the cached copies of the paths a writer names.
-use askama::Template;
 use sealpost_api::{ApiResponse, Failure, Locale, Method, Upstream, pages};
 use sealpost_ports::{CachedPage, PageCache, SiteDb, Sql};
 use serde::Deserialize;
@@ -75,8 +74,7 @@ impl<U: Upstream, S: Sql, P: PageCache> Site<'_, U, S, P> {
                 let icon = assets::url("icon.svg").unwrap_or_default();
                 let served = icon.trim_start_matches(pages::ASSETS_PREFIX);
                 return Ok(assets::serve(served)
-                    .map(|r| {
-                        let mut r = r;
+                    .map(|mut r| {
                         r.headers
                             .retain(|(n, _)| !n.eq_ignore_ascii_case("cache-control"));
                         r.with_header("Cache-Control", "public, max-age=86400")
@@ -277,7 +275,7 @@ impl<U: Upstream, S: Sql, P: PageCache> Site<'_, U, S, P> {
                 Ok(text(
                     200,
                     "application/atom+xml; charset=utf-8",
-                    render_xml(&feed)?,
+                    render::html(&feed)?,
                 ))
             }
             Page::Sitemap => {
@@ -297,7 +295,7 @@ impl<U: Upstream, S: Sql, P: PageCache> Site<'_, U, S, P> {
                         }
                     }
                 }
-                let xml = render_xml(&feeds::sitemap(&site, &all))?;
+                let xml = render::html(&feeds::sitemap(&site, &all))?;
                 Ok(text(200, "application/xml; charset=utf-8", xml))
             }
             Page::Robots => Ok(text(200, "text/plain; charset=utf-8", feeds::robots(&site))),
@@ -422,11 +420,6 @@ fn text(status: u16, content_type: &str, body: String) -> ApiResponse {
         headers: vec![("content-type".into(), content_type.into())],
         body: body.into_bytes(),
     }
-}
-
-fn render_xml(t: &impl Template) -> Result<String, Failure> {
-    t.render()
-        .map_err(|e| Failure::Codec(format!("template: {e}")))
 }
 
 fn stored(resp: &ApiResponse) -> CachedPage {

@@ -206,12 +206,7 @@ impl World {
             req = req.with_header(n, *v);
         }
         let api = Api(self);
-        let site = Site {
-            upstream: &api,
-            db: SiteDb::new(&self.db, SiteId::default_site()),
-            cache: &self.html,
-            settings: &self.settings,
-        };
+        let site = self.site(&api);
         let resp: ApiResponse = match block_on(site.serve(&req)) {
             Ok(r) => r,
             Err(f) => site.error_page(&req, &format!("{f:?}").len().to_string()),
@@ -227,12 +222,19 @@ impl World {
     /// Purges `paths` of the default site.
     pub fn purge(&self, paths: &[String]) {
         let api = Api(self);
-        let site = Site {
-            upstream: &api,
+        block_on(self.site(&api).purge(paths));
+    }
+
+    /// The default site as the worker builds it, over `api`.
+    fn site<'a>(
+        &'a self,
+        api: &'a Api<'a>,
+    ) -> Site<'a, Api<'a>, sealpost_testkit::SqliteDb, MemPageCache> {
+        Site {
+            upstream: api,
             db: SiteDb::new(&self.db, SiteId::default_site()),
             cache: &self.html,
             settings: &self.settings,
-        };
-        block_on(site.purge(paths));
+        }
     }
 }
