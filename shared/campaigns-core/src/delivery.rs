@@ -50,7 +50,6 @@ use serde::Deserialize;
 use crate::batches::{self, Member, RESEND_WITHIN_MS, batch_key};
 use crate::keys::CampaignKeys;
 use crate::ledger::finish_if_done;
-use crate::links::site_origin;
 use crate::mail::{CampaignMail, CampaignText};
 use crate::outbox::placeholders;
 use crate::ports::{Batch, Job, Mailer};
@@ -493,7 +492,7 @@ impl<S: Sql, C: Clock, R: Rng, M: Mailer> Run<'_, S, C, R, M> {
             return self.settle_without_sending(writes).await;
         }
 
-        let origin = site_origin(&self.db).await?;
+        let origin = sealpost_ports::site_base_url(&self.db).await?.to_string();
         let mail = CampaignMail::new(site, self.campaign, &origin, text);
         let batch_id = self.rng.id()?;
         let batch = Batch {

@@ -45,7 +45,7 @@ pub struct CampaignMail {
 
 impl CampaignMail {
     /// Renders both locales of campaign `campaign` of `site`; links use
-    /// `origin` (`links::site_origin`).
+    /// `origin` (`sealpost_ports::site_base_url`).
     pub fn new(site: &str, campaign: &str, origin: &str, text: &CampaignText) -> CampaignMail {
         CampaignMail {
             site: site.to_owned(),

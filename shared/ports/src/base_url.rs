@@ -3,8 +3,16 @@
 //! `https://host[:port]` without path, query or fragment; `http://` only on a
 //! loopback host (`localhost`, `*.localhost`, `127.0.0.0/8`), which is local
 //! development and never valid in a deployment ([`BaseUrl::is_local`]).
+//! A site's own one is read from `sites.base_url` ([`site_base_url`], set
+//! with `scripts/site --base-url`; docs/adr/0016), together with its name
+//! ([`site_profile`]): never a host guessed from `site_hosts`, so a
+//! deployment cannot link to `localhost`.
 use std::fmt;
 use std::net::Ipv4Addr;
+
+use serde::Deserialize;
+
+use crate::{PortError, SiteDb, SiteId, Sql};
 
 /// A validated, normalised (lower-case, no trailing `/`) site origin.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -120,6 +128,61 @@ impl fmt::Display for BaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.origin)
     }
+}
+
+/// What the `sites` row says of a site: its name and its base URL as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiteProfile {
+    site: SiteId,
+    /// The site's display name (`sites.name`).
+    pub name: String,
+    stored_base_url: Option<String>,
+}
+
+impl SiteProfile {
+    /// The site's base URL; [`PortError::NotConfigured`] when it has none
+    /// (or an invalid one), so no link is built rather than a wrong one.
+    pub fn base_url(&self) -> Result<BaseUrl, PortError> {
+        let site = &self.site;
+        let text = self.stored_base_url.as_deref().ok_or_else(|| {
+            PortError::NotConfigured(format!(
+                "site {site} has no base URL (scripts/site --base-url)"
+            ))
+        })?;
+        BaseUrl::parse(text).map_err(|e| {
+            PortError::NotConfigured(format!("site {site} has an invalid base URL: {e}"))
+        })
+    }
+}
+
+/// The `sites` row of `db`'s site, in one read;
+/// [`PortError::NotConfigured`] when there is none.
+pub async fn site_profile<S: Sql>(db: &SiteDb<'_, S>) -> Result<SiteProfile, PortError> {
+    #[derive(Deserialize)]
+    struct Row {
+        name: String,
+        base_url: Option<String>,
+    }
+    // `sites` is global; the derived table names its key `site_id` so the
+    // site-scoped handle accepts the read as constrained by the site.
+    let row: Option<Row> = db
+        .query_one(&db.statement(
+            "SELECT name, base_url FROM (SELECT id AS site_id, name, base_url FROM sites) \
+             WHERE site_id = ?1",
+        ))
+        .await?;
+    let site = db.site().clone();
+    let row = row.ok_or_else(|| PortError::NotConfigured(format!("no site {site}")))?;
+    Ok(SiteProfile {
+        site,
+        name: row.name,
+        stored_base_url: row.base_url,
+    })
+}
+
+/// The base URL of `db`'s site ([`SiteProfile::base_url`]).
+pub async fn site_base_url<S: Sql>(db: &SiteDb<'_, S>) -> Result<BaseUrl, PortError> {
+    site_profile(db).await?.base_url()
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ pub mod site;
 pub mod site_purge;
 pub mod sql;
 
-pub use base_url::{BaseUrl, InvalidBaseUrl};
+pub use base_url::{BaseUrl, InvalidBaseUrl, SiteProfile, site_base_url, site_profile};
 pub use clock::{Clock, parse_rfc3339, rfc3339};
 pub use error::PortError;
 pub use kv::{KV_MIN_TTL_SECS, Kv, check_ttl};

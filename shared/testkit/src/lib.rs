@@ -4,7 +4,8 @@
 //! D1's 100 bound parameters and transactional `batch` ([`SqliteDb`]),
 //! KV's 60 s minimum TTL, 1 write/key/s and delayed cross-location
 //! visibility ([`MemKv`]), fixed-window rate limiting ([`MemRateLimiter`]),
-//! a data centre's page cache with deferred writes and max-age ([`MemPageCache`]).
+//! a data centre's page cache with deferred writes and max-age ([`MemPageCache`]),
+//! the site worker's page purge, recording each call ([`MemSitePurge`]).
 //! Besides the doubles: a random source that fails ([`FailingRng`]), a key
 //! that signs access tokens as auth does ([`TokenMint`]) and the base every
 //! core's test world stands on ([`world::Base`]).
@@ -16,6 +17,7 @@ pub mod page_cache;
 pub mod ratelimit;
 pub mod rng;
 pub mod seed;
+pub mod site_purge;
 pub mod sqlite;
 pub mod tokens;
 pub mod world;
@@ -27,6 +29,7 @@ pub use page_cache::MemPageCache;
 pub use ratelimit::MemRateLimiter;
 pub use rng::{FailingRng, SeededRng};
 pub use sealpost_ports as ports;
+pub use site_purge::MemSitePurge;
 pub use sqlite::SqliteDb;
 pub use tokens::TokenMint;
 pub use world::{Base, SignedIn};

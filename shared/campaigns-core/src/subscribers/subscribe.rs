@@ -263,7 +263,7 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, T: Turnstile, M: Mailer, P: Pause
         now: i64,
     ) -> Result<Result<(), ApiError>, PortError> {
         let attempt = self.rng.id()?;
-        let origin = links::site_origin(&self.db).await?;
+        let origin = sealpost_ports::site_base_url(&self.db).await?.to_string();
         let locale = Locale::parse(&row.locale).unwrap_or(Locale::En);
         let site = self.site();
         let outgoing = if row.status == "confirmed" {
