@@ -12,6 +12,7 @@ pub mod http;
 pub mod kv;
 pub mod log;
 pub mod page_cache;
+pub mod site_purge;
 pub mod sys;
 pub mod upstream;
 
@@ -19,5 +20,6 @@ pub use d1::D1Sql;
 pub use domain::PlatformResult;
 pub use kv::CfKv;
 pub use page_cache::EdgePageCache;
+pub use site_purge::SiteWorkerPurge;
 pub use sys::{CryptoRng, SystemClock, WorkersRateLimiter};
 pub use upstream::BoundApi;
