@@ -2,15 +2,17 @@
 //! stateless part of every route — the caller's token, the input rules, the
 //! post check and the public list — and hands writes and live viewers to
 //! the post's Durable Object, which runs [`create`] and [`delete`] (the
-//! only writers) after its own rate limit. Platform-free: everything goes
-//! through the ports, so the whole flow runs natively against SQLite.
+//! only writers) after its own rate limit; after either write the site's
+//! cached pages of the post are purged (`SitePurge`). Platform-free:
+//! everything goes through the ports, so the whole flow runs natively
+//! against SQLite.
 use sealpost_api::query::{KeysetPaging, Query};
 use sealpost_api::routes::RouteId;
 use sealpost_api::{ApiError, ApiRequest, ApiResponse, ErrorCode, Failure};
 use sealpost_guard::{
     AccessClaims, KeyNeed, Role, Verifier, live_caller, require_role, require_staff,
 };
-use sealpost_ports::{Clock, Rng, SiteDb, Sql};
+use sealpost_ports::{Clock, Rng, SiteDb, SitePurge, Sql};
 use serde_json::{Value, json};
 
 use crate::model::{self, CommentRow, LIST_DEFAULT, LIST_MAX, NewComment};
@@ -130,20 +132,28 @@ impl<'a, S: Sql, C: Clock> Comments<'a, S, C> {
 }
 
 /// The object's write of a new comment: 201 with the comment, or 404 (post
-/// gone or unpublished) / 400 `parentId`.
+/// gone or unpublished) / 400 `parentId`. A written comment purges the
+/// site's pages of the post (their paths are read before the write, so a
+/// failed read writes nothing and a written comment is never reported as
+/// failed).
 pub async fn create<S: Sql>(
     thread: &Thread<'_, S>,
     rng: &impl Rng,
     clock: &impl Clock,
+    site_purge: &impl SitePurge,
     author_id: &str,
     comment: &NewComment,
 ) -> Result<CommentRow, Failure> {
     let id = rng.id()?;
+    let pages = thread.page_paths().await?;
     match thread
         .create(&id, author_id, comment, clock.now_ms())
         .await?
     {
-        Ok(row) => Ok(row),
+        Ok(row) => {
+            site_purge.purge(thread.db.site(), &pages).await;
+            Ok(row)
+        }
         Err(Refusal::NoPost) => Err(no_post()),
         Err(Refusal::NoParent) => Err(ApiError::field(
             "parentId",
@@ -158,20 +168,26 @@ pub fn created(row: &CommentRow) -> ApiResponse {
     ApiResponse::mutation(201, "Comment posted", &row.to_json())
 }
 
-/// The object's moderation: the removed comment's serial, or 404.
+/// The object's moderation: the removed comment's serial, or 404. A
+/// removal purges the site's pages of the post (read before, as in
+/// [`create`]).
 pub async fn delete<S: Sql>(
     thread: &Thread<'_, S>,
     clock: &impl Clock,
+    site_purge: &impl SitePurge,
     comment_id: &str,
     actor_id: &str,
 ) -> Result<i64, Failure> {
     if !model::is_id(comment_id) {
         return Err(no_comment());
     }
-    thread
+    let pages = thread.page_paths().await?;
+    let serial = thread
         .delete(comment_id, actor_id, clock.now_ms())
         .await?
-        .ok_or_else(no_comment)
+        .ok_or_else(no_comment)?;
+    site_purge.purge(thread.db.site(), &pages).await;
+    Ok(serial)
 }
 
 /// The answer to a removed comment.

@@ -1,7 +1,8 @@
 //! A post's comments in D1 (migrations/0007_comments.sql): the writes the
 //! post's Durable Object makes — create (with its serial), delete — and the
-//! reads of the lists and the live backfill. Every statement is scoped to
-//! the site (`SiteDb`).
+//! reads of the lists and the live backfill, plus the post's page paths on
+//! the site (a read of content's `post_translations`, docs/adr/0002), which
+//! show its comments. Every statement is scoped to the site (`SiteDb`).
 //!
 //! A create is one batch, so one transaction: the post's counter in
 //! `comment_serials` goes up by one (only while the post is published and
@@ -10,6 +11,8 @@
 //! (`last_comment_id`). Serials are therefore gap-free in commit order and
 //! never reused, whatever restarts, hibernation or even a second instance
 //! of the object do.
+use sealpost_api::Locale;
+use sealpost_api::pages::post_path;
 use sealpost_ports::{MAX_SAFE_INTEGER, PortError, SiteDb, Sql};
 use serde::Deserialize;
 
@@ -63,6 +66,32 @@ impl<S: Sql> Thread<'_, S> {
             )
             .await?;
         Ok(found.is_some())
+    }
+
+    /// The site's pages that show this post's comments: the post's page
+    /// in each language it has (`/{lang}/posts/{slug}`).
+    pub async fn page_paths(&self) -> Result<Vec<String>, PortError> {
+        #[derive(Deserialize)]
+        struct Version {
+            lang: String,
+            slug: String,
+        }
+        let versions: Vec<Version> = self
+            .db
+            .query_as(
+                &self
+                    .db
+                    .statement(
+                        "SELECT lang, slug FROM post_translations \
+                         WHERE site_id = ?1 AND post_id = ?2 ORDER BY lang",
+                    )
+                    .bind(self.post_id),
+            )
+            .await?;
+        Ok(versions
+            .iter()
+            .filter_map(|v| Some(post_path(Locale::parse(&v.lang)?, &v.slug)))
+            .collect())
     }
 
     /// Writes `comment` by `author_id` as `id` at `now_ms`, with the next

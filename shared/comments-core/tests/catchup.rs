@@ -20,7 +20,7 @@ use sealpost_comments_core::service;
 use sealpost_comments_core::store::Thread;
 use sealpost_guard::Role;
 use sealpost_ports::{ExecResult, PortError, Row, SiteDb, SiteId, Sql, Statement};
-use sealpost_testkit::{Base, SqliteDb, block_on, seed};
+use sealpost_testkit::{Base, MemSitePurge, SqliteDb, block_on, seed};
 use serde_json::Value;
 
 const START_MS: i64 = 1_795_000_000_000;
@@ -110,6 +110,7 @@ struct World {
     hub: RefCell<Hub>,
     sockets: RefCell<Vec<Rc<Socket>>>,
     log: Log,
+    site_purge: MemSitePurge,
 }
 
 sealpost_testkit::world_on_base!(World);
@@ -125,6 +126,7 @@ impl World {
             hub: RefCell::new(hub),
             sockets: RefCell::new(Vec::new()),
             log: Rc::new(RefCell::new(Vec::new())),
+            site_purge: MemSitePurge::new(),
         }
     }
 
@@ -158,6 +160,7 @@ impl World {
             &self.thread(),
             &self.rng,
             &self.clock,
+            &self.site_purge,
             &self.author,
             &comment,
         ))
@@ -177,6 +180,7 @@ impl World {
         let deleted = ready(service::delete(
             &self.thread(),
             &self.clock,
+            &self.site_purge,
             &row.id,
             &self.author,
         ))

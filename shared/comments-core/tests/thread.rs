@@ -8,13 +8,15 @@ use sealpost_comments_core::service::{self, Comments};
 use sealpost_comments_core::store::Thread;
 use sealpost_guard::{AccessClaims, Role};
 use sealpost_ports::{Clock, SiteDb, SiteId};
-use sealpost_testkit::{Base, ManualClock, MemRateLimiter, SqliteDb, block_on, seed};
+use sealpost_testkit::{Base, ManualClock, MemRateLimiter, MemSitePurge, SqliteDb, block_on, seed};
 use serde_json::{Value, json};
 
 const START_MS: i64 = 1_795_000_000_000;
 
 struct World {
     base: Base,
+    /// The site worker's purge endpoint: every call the writes made.
+    site_purge: MemSitePurge,
 }
 
 sealpost_testkit::world_on_base!(World);
@@ -50,6 +52,7 @@ impl World {
     fn new() -> World {
         let w = World {
             base: Base::new(START_MS, 6),
+            site_purge: MemSitePurge::new(),
         };
         let editor = w.user("author", &[Role::Editor], &["pwd", "otp"]);
         seed::post(&w.db, "p1", &editor.id, "published", START_MS);
@@ -96,6 +99,7 @@ impl World {
             &self.thread(post),
             &self.rng,
             &self.clock,
+            &self.site_purge,
             &claims.sub,
             &comment,
         ))
@@ -112,6 +116,7 @@ impl World {
         block_on(service::delete(
             &self.thread(post),
             &self.clock,
+            &self.site_purge,
             comment,
             &claims.sub,
         ))
@@ -205,6 +210,46 @@ fn a_refused_comment_writes_nothing_and_takes_no_serial() {
         .unwrap();
     assert_eq!(reply.serial, 3);
     assert_eq!(reply.parent_id.as_deref(), Some(first.id.as_str()));
+}
+
+#[test]
+fn a_new_comment_purges_the_posts_page_in_each_of_its_languages() {
+    let w = World::new();
+    w.sql(sealpost_ports::Statement::new(
+        "INSERT INTO post_translations (site_id, post_id, lang, slug, title, body, body_html) \
+         VALUES ('default', 'p1', 'vi', 'p1-vi', 'Tiêu đề', 'Nội dung', '<p>Nội dung</p>')",
+    ));
+    let lan = w.member("lan");
+    w.say("p1", &lan, "hello");
+    assert_eq!(
+        w.site_purge.calls(),
+        [(
+            SiteId::default_site(),
+            vec!["/en/posts/p1".to_owned(), "/vi/posts/p1-vi".to_owned()]
+        )]
+    );
+}
+
+#[test]
+fn a_removal_purges_the_posts_page_and_a_refused_write_purges_nothing() {
+    let w = World::new();
+    let lan = w.member("lan");
+    let admin = w.user("boss", &[Role::Admin], &["pwd", "otp"]);
+    let row = w.say("p2", &lan, "soon gone");
+    w.site_purge.clear();
+    w.delete("p2", &row.id, &admin).unwrap();
+    assert_eq!(
+        w.site_purge.purged(&SiteId::default_site()),
+        ["/en/posts/p2"]
+    );
+    w.site_purge.clear();
+    assert!(w.delete("p2", &row.id, &admin).is_err());
+    assert!(w.post("draft", &lan, &json!({"body": "x"})).is_err());
+    assert!(
+        w.site_purge.calls().is_empty(),
+        "{:?}",
+        w.site_purge.calls()
+    );
 }
 
 #[test]
@@ -430,6 +475,7 @@ fn a_members_live_comments_are_in_their_activity() {
         visitor_key: None,
         views_limiter: Some(&limiter),
         pages: &pages,
+        site_purge: &w.site_purge,
     };
     let req = ApiRequest::new(RouteId::MeActivity, SiteId::default_site())
         .with_header("authorization", lan.bearer());

@@ -9,19 +9,20 @@
 //!   [`STORE_MAX_AGE_SECS`]; the client's 304 is decided on the full answer,
 //!   hit or miss, and `X-Sealpost-Cache` says which.
 //! - Every admin change of a post, and the cron's publishing, deletes the
-//!   entries of every slug the post has or had, with and without `lang`;
-//!   ratings and views do not (their counts in a cached copy may lag up to
-//!   the entry's lifetime).
+//!   entries of every slug the post has or had, with and without `lang`
+//!   (with the site's pages that show it: [`crate::stale`]); ratings and
+//!   views do not (their counts in a cached copy may lag up to the entry's
+//!   lifetime).
 use sealpost_api::routes::RouteId;
-use sealpost_api::{ApiRequest, ApiResponse, Failure, Outcome};
-use sealpost_ports::{CachedPage, Clock, PageCache, RateLimiter, Rng, SiteDb, SiteId, Sql};
+use sealpost_api::{ApiRequest, ApiResponse, Outcome};
+use sealpost_ports::{CachedPage, Clock, PageCache, RateLimiter, Rng, SiteId, SitePurge, Sql};
 
 use crate::cache::{PUBLIC_CACHE_CONTROL, none_match};
 use sealpost_api::Locale;
 
 use crate::model;
-use crate::publish::Published;
-use crate::service::{Content, post_slugs};
+use crate::service::Content;
+use crate::stale::{self, Shown};
 
 /// The host of every key; not a real origin.
 const KEY_ORIGIN: &str = "https://content-cache.internal";
@@ -134,28 +135,13 @@ pub async fn purge(pages: &impl PageCache, site: &SiteId, mut slugs: Vec<String>
     }
 }
 
-/// After the cron published `published`: a newly public post may take over
-/// the `lang`-less key of a slug another post shares, so its slugs are
-/// purged like an editor's publish.
-pub async fn purge_published<S: Sql>(
-    sql: &S,
-    pages: &impl PageCache,
-    published: &[Published],
-) -> Result<(), Failure> {
-    for p in published {
-        let Ok(site) = SiteId::parse(&p.site_id) else {
-            continue;
-        };
-        let slugs = post_slugs(&SiteDb::new(sql, site.clone()), &p.id).await?;
-        purge(pages, &site, slugs).await;
-    }
-    Ok(())
-}
-
-impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, P: PageCache> Content<'_, S, C, R, L, P> {
+impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, P: PageCache, U: SitePurge>
+    Content<'_, S, C, R, L, P, U>
+{
     /// Serves `req` with the edge cache: a cached public post answers
     /// without the database; a miss is stored; a change of a post purges
-    /// the entries of every slug it has or had.
+    /// the entries of every slug it has or had, and the site's pages
+    /// showing it ([`stale::purge`]).
     pub async fn serve(&self, req: &ApiRequest) -> Outcome {
         let if_none_match = req.header("if-none-match");
         if let Some(key) = request_key(req) {
@@ -173,17 +159,17 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, P: PageCache> Content<'_, S, C, R
             return self.handle(req).await;
         }
         let id = req.param("id").unwrap_or_default();
-        // A PATCH may rename slugs: note the old ones (only for a caller
-        // with a token; without one the change is refused anyway).
-        let mut slugs = if req.id() == RouteId::AdminPostUpdate && req.authorization().is_some() {
-            post_slugs(&self.db, id).await?
+        // A PATCH may rename slugs and retag: note the old ones (only for a
+        // caller with a token; without one the change is refused anyway).
+        let mut shown = if req.id() == RouteId::AdminPostUpdate && req.authorization().is_some() {
+            stale::shown(&self.db, id).await?
         } else {
-            Vec::new()
+            Shown::default()
         };
         let resp = self.handle(req).await?;
         if (200..300).contains(&resp.status) {
-            slugs.extend(post_slugs(&self.db, id).await?);
-            purge(self.pages, self.db.site(), slugs).await;
+            shown.extend(stale::shown(&self.db, id).await?);
+            stale::purge(self.pages, self.site_purge, self.db.site(), &shown).await;
         }
         Ok(resp)
     }

@@ -11,7 +11,7 @@ use hmac::{Hmac, Mac};
 use sealpost_api::body::parse_json;
 use sealpost_api::query::OffsetPaging;
 use sealpost_api::{ApiError, ApiRequest, ApiResponse, Failure, PageInfo, Validator};
-use sealpost_ports::{Clock, PageCache, PortError, RateLimiter, Rng, Sql, rfc3339};
+use sealpost_ports::{Clock, PageCache, PortError, RateLimiter, Rng, SitePurge, Sql, rfc3339};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -84,7 +84,9 @@ struct ActivityRow {
     title: Option<String>,
 }
 
-impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, P: PageCache> Content<'_, S, C, R, L, P> {
+impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, P: PageCache, U: SitePurge>
+    Content<'_, S, C, R, L, P, U>
+{
     async fn is_published(&self, id: &str) -> Result<bool, PortError> {
         let row: Option<Published> = self
             .db

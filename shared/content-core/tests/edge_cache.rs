@@ -138,12 +138,8 @@ fn the_cron_purges_the_slugs_of_what_it_published() {
     assert_eq!(scheduled.status, 200, "{scheduled:?}");
     w.pages.deleted.borrow_mut().clear();
     w.clock.advance_ms(61_000);
-    let published = w.run_cron();
+    let published = w.run_cron_and_purge();
     assert_eq!(published.len(), 1);
-    sealpost_testkit::block_on(sealpost_content_core::edge_cache::purge_published(
-        &w.db, &w.pages, &published,
-    ))
-    .expect("purge");
     let deleted = w.pages.deleted.borrow().clone();
     assert!(deleted.contains(&key(&SiteId::default_site(), "later", "")));
 }

@@ -45,8 +45,8 @@ fn a_draft_is_not_public_and_a_published_post_is_readable_in_both_languages() {
     assert_eq!(
         d["alternates"],
         json!([
-            {"lang": "en", "slug": "hello", "url": "/posts/hello?lang=en"},
-            {"lang": "vi", "slug": "hello-vi", "url": "/posts/hello-vi?lang=vi"}
+            {"lang": "en", "slug": "hello", "url": "/en/posts/hello", "apiUrl": "/posts/hello?lang=en"},
+            {"lang": "vi", "slug": "hello-vi", "url": "/vi/posts/hello-vi", "apiUrl": "/posts/hello-vi?lang=vi"}
         ])
     );
     let ld = &d["jsonLd"];
@@ -68,6 +68,48 @@ fn a_draft_is_not_public_and_a_published_post_is_readable_in_both_languages() {
     assert_eq!(w.get_post("hello-vi", "").data()["lang"], "vi");
     assert_eq!(w.get_post("hello", "lang=fr").code(), "VALIDATION_FAILED");
     assert_eq!(w.get_post("Not A Slug", "").status, 404);
+}
+
+#[test]
+fn a_post_links_to_its_site_pages_under_the_sites_base_url() {
+    let w = World::new(5);
+    w.sql(Statement::new(
+        "UPDATE sites SET base_url = 'https://blog.example.com', name = 'The Blog' \
+         WHERE id = 'default'",
+    ));
+    let editor = w.editor();
+    let id = id_of(&w.created(&editor, &post("hello")));
+    w.publish(&editor, &id);
+    let vi = w.get_post("hello-vi", "lang=vi");
+    let d = vi.data();
+    assert_eq!(
+        d["alternates"],
+        json!([
+            {"lang": "en", "slug": "hello", "url": "https://blog.example.com/en/posts/hello", "apiUrl": "/posts/hello?lang=en"},
+            {"lang": "vi", "slug": "hello-vi", "url": "https://blog.example.com/vi/posts/hello-vi", "apiUrl": "/posts/hello-vi?lang=vi"}
+        ])
+    );
+    let ld = &d["jsonLd"];
+    assert_eq!(ld["url"], "https://blog.example.com/vi/posts/hello-vi");
+    assert_eq!(ld["mainEntityOfPage"], ld["url"]);
+    assert_eq!(
+        ld["publisher"],
+        json!({"@type": "Organization", "name": "The Blog", "url": "https://blog.example.com"})
+    );
+}
+
+#[test]
+fn a_site_without_a_base_url_links_to_its_pages_by_path_and_names_its_publisher() {
+    let w = World::new(5);
+    let editor = w.editor();
+    let id = id_of(&w.created(&editor, &post("hello")));
+    w.publish(&editor, &id);
+    let ld = w.get_post("hello", "lang=en").data()["jsonLd"].clone();
+    assert_eq!(ld["url"], "/en/posts/hello");
+    assert_eq!(
+        ld["publisher"],
+        json!({"@type": "Organization", "name": "Sealpost"})
+    );
 }
 
 #[test]
@@ -271,6 +313,7 @@ fn posts_of_another_site_are_invisible() {
         visitor_key: None,
         views_limiter: None::<&MemRateLimiter>,
         pages: &w.pages,
+        site_purge: &w.site_purge,
     };
     let site = SiteId::parse("other").unwrap();
     let get = ApiRequest::new(RouteId::PostGet, site.clone())

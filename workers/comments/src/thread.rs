@@ -6,7 +6,8 @@
 //!   object's own SQLite storage, `sealpost_comments_core::bucket`), writes
 //!   the comment to D1 with its serial (`store::Thread::create`), then
 //!   broadcasts `comment.created`; `/delete` soft-deletes and broadcasts
-//!   `comment.deleted`.
+//!   `comment.deleted`. Either write purges the site worker's cached pages
+//!   of the post (the `SITE` binding, `sealpost_cf::SiteWorkerPurge`).
 //! - Viewers: `/live` notes the viewer as catching up and accepts the
 //!   socket through the hibernation API (so an idle viewer costs the object
 //!   no CPU and it can be evicted from memory while its sockets stay open),
@@ -26,7 +27,7 @@ use sealpost_api::{ApiError, ApiResponse};
 use sealpost_cf::PlatformResult;
 use sealpost_cf::domain;
 use sealpost_cf::http::{self, HEADER_CLIENT_IP, HEADER_REQUEST_ID, HEADER_SITE};
-use sealpost_cf::{CryptoRng, D1Sql, SystemClock, log};
+use sealpost_cf::{CryptoRng, D1Sql, SiteWorkerPurge, SystemClock, log};
 use sealpost_comments_core::bucket::{self, Decision};
 use sealpost_comments_core::catchup::{self, Gone, Hub, Limits, Outbox, Outcome};
 use sealpost_comments_core::live::{self, ClientFrame, Kind, Verdict};
@@ -262,6 +263,7 @@ impl PostThread {
             &thread,
             &CryptoRng,
             &SystemClock,
+            &SiteWorkerPurge::from_env(&self.env),
             &call.author_id,
             &call.comment,
         )
@@ -278,8 +280,14 @@ impl PostThread {
             db: SiteDb::new(&d1, site),
             post_id: &post,
         };
-        let serial =
-            service::delete(&thread, &SystemClock, &call.comment_id, &call.actor_id).await?;
+        let serial = service::delete(
+            &thread,
+            &SystemClock,
+            &SiteWorkerPurge::from_env(&self.env),
+            &call.comment_id,
+            &call.actor_id,
+        )
+        .await?;
         self.broadcast(
             Kind::Deleted,
             serial,

@@ -3,17 +3,20 @@
 //! every request runs through the shared scaffold `sealpost_cf::domain`. The
 //! logic, the edge cache of public posts included, lives in
 //! `sealpost-content-core`; this file wires it to D1, the clock, WebCrypto
-//! randomness, the data centre's cache, the views limiter, `VISITOR_KEY` and
-//! the access-token keys (fetched from auth through the `AUTH` service
-//! binding, `sealpost_cf::auth`).
+//! randomness, the data centre's cache, the site worker's page purge (the
+//! `SITE` service binding, `sealpost_cf::site_purge`), the views limiter,
+//! `VISITOR_KEY` and the access-token keys (fetched from auth through the
+//! `AUTH` service binding, `sealpost_cf::auth`).
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sealpost_api::routes::Service;
 use sealpost_api::{ApiRequest, Failure, Outcome};
 use sealpost_cf::domain;
-use sealpost_cf::{CryptoRng, D1Sql, EdgePageCache, SystemClock, WorkersRateLimiter, log};
+use sealpost_cf::{
+    CryptoRng, D1Sql, EdgePageCache, SiteWorkerPurge, SystemClock, WorkersRateLimiter, log,
+};
 use sealpost_content_core::service::{Content, is_view, key_need};
-use sealpost_content_core::{edge_cache, publish};
+use sealpost_content_core::{publish, stale};
 use sealpost_ports::{Clock, SiteDb};
 use worker::{Context, Env, Request, Response, Result, event};
 
@@ -43,6 +46,7 @@ async fn handle(r: ApiRequest, env: &Env, ctx: &Context) -> Outcome {
         (None, None)
     };
     let pages = EdgePageCache::for_request(ctx);
+    let site_purge = SiteWorkerPurge::from_env(env);
     Content {
         db: SiteDb::new(&sql, r.site.clone()),
         clock: &SystemClock,
@@ -51,6 +55,7 @@ async fn handle(r: ApiRequest, env: &Env, ctx: &Context) -> Outcome {
         visitor_key: visitor_key.as_deref(),
         views_limiter: limiter.as_ref(),
         pages: &pages,
+        site_purge: &site_purge,
     }
     .serve(&r)
     .await
@@ -82,7 +87,13 @@ async fn scheduled(event: worker::ScheduledEvent, env: Env, _ctx: worker::Schedu
     domain::run_cron(&env, SERVICE, &event.cron(), async {
         let sql = D1Sql::from_env(&env)?;
         let published = publish::publish_due(&sql, &CryptoRng, SystemClock.now_ms()).await?;
-        edge_cache::purge_published(&sql, &EdgePageCache::purge_only(), &published).await?;
+        stale::purge_published(
+            &sql,
+            &EdgePageCache::purge_only(),
+            &SiteWorkerPurge::from_env(&env),
+            &published,
+        )
+        .await?;
         log::line("info", "scheduled posts")
             .field(
                 "published",

@@ -5,7 +5,9 @@
 use sealpost_api::body::parse_json;
 use sealpost_api::query::OffsetPaging;
 use sealpost_api::{ApiError, ApiRequest, ApiResponse, ErrorCode, Locale, PageInfo, Validator};
-use sealpost_ports::{Clock, PageCache, PortError, RateLimiter, Rng, Sql, SqlValue, parse_rfc3339};
+use sealpost_ports::{
+    Clock, PageCache, PortError, RateLimiter, Rng, SitePurge, Sql, SqlValue, parse_rfc3339,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -63,7 +65,9 @@ impl Action {
     }
 }
 
-impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, P: PageCache> Content<'_, S, C, R, L, P> {
+impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, P: PageCache, U: SitePurge>
+    Content<'_, S, C, R, L, P, U>
+{
     // ---- admin -------------------------------------------------------------
 
     pub(super) async fn admin_list(&self, input: &ApiRequest) -> Answer {

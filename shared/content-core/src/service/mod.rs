@@ -6,11 +6,13 @@
 use sealpost_api::body::parse_json;
 use sealpost_api::query::OffsetPaging;
 use sealpost_api::routes::RouteId;
-use sealpost_api::{ApiError, ApiRequest, ApiResponse, ErrorCode, FieldError, Validator};
+use sealpost_api::{ApiError, ApiRequest, ApiResponse, ErrorCode, FieldError, Locale, Validator};
 use sealpost_guard::{
     AccessClaims, KeyNeed, Role, Verifier, live_caller, require_role, require_staff,
 };
-use sealpost_ports::{Clock, PageCache, PortError, RateLimiter, Rng, SiteDb, Sql};
+use sealpost_ports::{
+    BaseUrl, Clock, PageCache, PortError, RateLimiter, Rng, SiteDb, SitePurge, Sql,
+};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -45,7 +47,7 @@ pub fn is_view(req: &ApiRequest) -> bool {
 }
 
 /// The content service for one request.
-pub struct Content<'a, S: Sql, C: Clock, R: Rng, L: RateLimiter, P: PageCache> {
+pub struct Content<'a, S: Sql, C: Clock, R: Rng, L: RateLimiter, P: PageCache, U: SitePurge> {
     pub db: SiteDb<'a, S>,
     pub clock: &'a C,
     pub rng: &'a R,
@@ -59,10 +61,12 @@ pub struct Content<'a, S: Sql, C: Clock, R: Rng, L: RateLimiter, P: PageCache> {
     pub views_limiter: Option<&'a L>,
     /// This data centre's cache of public answers (`GET /posts/{slug}`).
     pub pages: &'a P,
+    /// The site worker's cached pages, purged after a post changes.
+    pub site_purge: &'a U,
 }
 
-impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, P: PageCache> std::fmt::Debug
-    for Content<'_, S, C, R, L, P>
+impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, P: PageCache, U: SitePurge> std::fmt::Debug
+    for Content<'_, S, C, R, L, P, U>
 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Content")
@@ -130,30 +134,24 @@ pub(crate) fn offset(paging: &OffsetPaging) -> i64 {
     i64::try_from(paging.offset()).unwrap_or(i64::MAX)
 }
 
-/// The URL of a language version (relative to the API's origin).
-pub fn post_url(slug: &str, lang: &str) -> String {
+/// The API's URL of a language version (relative to the API's origin).
+pub fn api_url(slug: &str, lang: &str) -> String {
     format!("/posts/{slug}?lang={lang}")
 }
 
-/// Every slug post `id` has now, in any language (the content worker purges
-/// its edge-cache entries of `GET /posts/{slug}` after a change, docs/adr/0011).
-pub async fn post_slugs<S: Sql>(db: &SiteDb<'_, S>, id: &str) -> Result<Vec<String>, PortError> {
-    #[derive(Deserialize)]
-    struct Row {
-        slug: String,
+/// The site page of a language version: absolute under the site's base
+/// URL, or the bare path for a site that has none (relative to its origin).
+pub fn page_url(base: Option<&BaseUrl>, lang: Locale, slug: &str) -> String {
+    let path = sealpost_api::pages::post_path(lang, slug);
+    match base {
+        Some(base) => format!("{base}{path}"),
+        None => path,
     }
-    let rows: Vec<Row> = db
-        .query_as(
-            &db.statement(
-                "SELECT DISTINCT slug FROM post_translations WHERE site_id = ?1 AND post_id = ?2",
-            )
-            .bind(id),
-        )
-        .await?;
-    Ok(rows.into_iter().map(|r| r.slug).collect())
 }
 
-impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, P: PageCache> Content<'_, S, C, R, L, P> {
+impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, P: PageCache, U: SitePurge>
+    Content<'_, S, C, R, L, P, U>
+{
     /// Serves `input` (without the edge cache: [`Content::serve`] adds it).
     pub async fn handle(&self, input: &ApiRequest) -> Answer {
         match input.id() {

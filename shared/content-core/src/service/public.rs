@@ -1,14 +1,19 @@
 //! The public reads: `GET /posts` (newest first, tag filter, full-text
 //! search, offset paging) and `GET /posts/{slug}` (one language version,
-//! with its alternates), both with `ETag`/`Cache-Control` and 304s.
+//! with its alternates), both with `ETag`/`Cache-Control` and 304s. A
+//! post's links (its alternates' `url`, its JSON-LD `url`) are its site
+//! pages under the site's base URL (`sealpost_api::pages::post_path`); each
+//! alternate keeps its API URL as `apiUrl`.
 
 use sealpost_api::query::{OffsetPaging, Query};
 use sealpost_api::{ApiRequest, ApiResponse, Locale, PageInfo, Validator};
-use sealpost_ports::{Clock, PageCache, RateLimiter, Rng, Sql, SqlValue, rfc3339};
+use sealpost_ports::{
+    Clock, PageCache, RateLimiter, Rng, SitePurge, Sql, SqlValue, rfc3339, site_profile,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Answer, Content, Failure, fts_query, not_found, post_url};
+use super::{Answer, Content, Failure, api_url, fts_query, not_found, page_url};
 use crate::cache;
 use crate::model::{self, Author, PublicItem, QUERY_MAX};
 
@@ -62,7 +67,9 @@ const PUBLIC_FROM: &str = "FROM posts p \
      JOIN post_translations t ON t.post_id = p.id AND t.site_id = p.site_id \
      LEFT JOIN users u ON u.id = p.author_id AND u.site_id = p.site_id";
 
-impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, P: PageCache> Content<'_, S, C, R, L, P> {
+impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, P: PageCache, U: SitePurge>
+    Content<'_, S, C, R, L, P, U>
+{
     // ---- public reads ------------------------------------------------------
 
     fn lang(query: &Query, v: &mut Validator) -> Option<&'static str> {
@@ -189,7 +196,18 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, P: PageCache> Content<'_, S, C, R
             )
             .await?;
         let item = row.item();
-        let url = post_url(&row.slug, &row.lang);
+        // Links to the site's pages: absolute under its base URL (a site
+        // without one gets paths relative to its origin).
+        let profile = site_profile(&self.db).await?;
+        let base = profile.base_url().ok();
+        let page = |lang: &str, slug: &str| {
+            Locale::parse(lang).map(|lang| page_url(base.as_ref(), lang, slug))
+        };
+        let url = page(&row.lang, &row.slug);
+        let mut publisher = json!({"@type": "Organization", "name": profile.name});
+        if let Some(base) = &base {
+            publisher["url"] = Value::String(base.to_string());
+        }
         let json_ld = json!({
             "@context": "https://schema.org",
             "@type": "BlogPosting",
@@ -199,6 +217,7 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, P: PageCache> Content<'_, S, C, R
             "datePublished": item.published_at,
             "dateModified": rfc3339(row.updated_at),
             "author": {"@type": "Person", "name": item.author.display_name},
+            "publisher": publisher,
             "keywords": item.tags.join(", "),
             "url": url,
             "mainEntityOfPage": url,
@@ -207,7 +226,14 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, P: PageCache> Content<'_, S, C, R
         data["bodyHtml"] = Value::String(row.body_html.clone());
         data["alternates"] = alternates
             .iter()
-            .map(|a| json!({"lang": a.lang, "slug": a.slug, "url": post_url(&a.slug, &a.lang)}))
+            .map(|a| {
+                json!({
+                    "lang": a.lang,
+                    "slug": a.slug,
+                    "url": page(&a.lang, &a.slug),
+                    "apiUrl": api_url(&a.slug, &a.lang),
+                })
+            })
             .collect();
         data["jsonLd"] = json_ld;
         Ok(cache::conditional(ApiResponse::query(&data), if_none_match))

@@ -9,10 +9,10 @@
 use sealpost_api::routes::RouteId;
 use sealpost_api::{ApiRequest, ApiResponse};
 use sealpost_content_core::publish::{self, Published};
-use sealpost_content_core::{Content, Failure};
+use sealpost_content_core::{Content, Failure, stale};
 use sealpost_guard::Role;
 use sealpost_ports::{Clock, SiteDb, SiteId};
-use sealpost_testkit::{Base, MemPageCache, MemRateLimiter, block_on};
+use sealpost_testkit::{Base, MemPageCache, MemRateLimiter, MemSitePurge, block_on};
 use serde_json::{Value, json};
 
 pub const START_MS: i64 = 1_795_000_000_000;
@@ -26,6 +26,8 @@ pub struct World {
     pub limiter: MemRateLimiter,
     /// This data centre's edge cache (writes land on `pages.settle()`).
     pub pages: MemPageCache,
+    /// The site worker's purge endpoint: every call content made.
+    pub site_purge: MemSitePurge,
 }
 
 sealpost_testkit::world_on_base!(World);
@@ -85,6 +87,7 @@ impl World {
         World {
             limiter: MemRateLimiter::new(5, 60, base.clock.clone()),
             pages: MemPageCache::new(base.clock.clone()),
+            site_purge: MemSitePurge::new(),
             base,
         }
     }
@@ -104,6 +107,7 @@ impl World {
             visitor_key: Some(&KEY),
             views_limiter: Some(&self.limiter),
             pages: &self.pages,
+            site_purge: &self.site_purge,
         };
         let body = match (r.raw, r.body) {
             (Some(raw), _) => raw.to_vec(),
@@ -224,6 +228,20 @@ impl World {
             self.clock.now_ms(),
         ))
         .expect("cron")
+    }
+
+    /// The cron as the worker runs it: publishes what is due, then purges
+    /// the edge cache and the site's pages of each post it published.
+    pub fn run_cron_and_purge(&self) -> Vec<Published> {
+        let published = self.run_cron();
+        block_on(stale::purge_published(
+            &self.db,
+            &self.pages,
+            &self.site_purge,
+            &published,
+        ))
+        .expect("purge");
+        published
     }
 }
 

@@ -96,15 +96,22 @@ pub(super) fn content_a_post_goes_from_draft_to_published_and_is_read_in_both_la
     assert_eq!(en["rating"], json!({"average": null, "count": 0}));
     assert_eq!(en["views"], 0);
     assert_eq!(en["author"]["id"], json!(e.otp.user_id()));
+    // Links to the site's pages under the site's base URL (the stack's
+    // gateway); each alternate keeps its API URL.
+    let base = stack.base_url().trim_end_matches('/');
     assert_eq!(
         en["alternates"],
         json!([
-            {"lang": "en", "slug": en_slug, "url": format!("/posts/{en_slug}?lang=en")},
-            {"lang": "vi", "slug": vi_slug, "url": format!("/posts/{vi_slug}?lang=vi")}
+            {"lang": "en", "slug": en_slug, "url": format!("{base}/en/posts/{en_slug}"),
+             "apiUrl": format!("/posts/{en_slug}?lang=en")},
+            {"lang": "vi", "slug": vi_slug, "url": format!("{base}/vi/posts/{vi_slug}"),
+             "apiUrl": format!("/posts/{vi_slug}?lang=vi")}
         ])
     );
     assert_eq!(en["jsonLd"]["@type"], "BlogPosting");
     assert_eq!(en["jsonLd"]["headline"], "Hello edge");
+    assert_eq!(en["jsonLd"]["url"], format!("{base}/en/posts/{en_slug}"));
+    assert_eq!(en["jsonLd"]["publisher"]["url"], base);
 
     let vi = stack.get(&format!("/posts/{vi_slug}?lang=vi"));
     assert_eq!(vi.status, 200, "{vi}");
