@@ -6,7 +6,6 @@
 //! headers. Purges drop the cached copies of the paths a writer names.
 use sealpost_api::{ApiResponse, Failure, Locale, Method, Upstream, pages};
 use sealpost_ports::{CachedPage, PageCache, SiteDb, Sql};
-use serde::Deserialize;
 
 use crate::data::{ListQuery, Reader};
 use crate::i18n::Text;
@@ -118,31 +117,10 @@ impl<U: Upstream, S: Sql, P: PageCache> Site<'_, U, S, P> {
 
     /// The site's name and canonical base URL (`sites`).
     pub async fn info(&self) -> Result<SiteInfo, Failure> {
-        #[derive(Deserialize)]
-        struct Row {
-            name: String,
-            base_url: Option<String>,
-        }
-        let db = &self.db;
-        let row: Option<Row> = db
-            .query_one(&db.statement(
-                "SELECT name, base_url FROM (SELECT id AS site_id, name, base_url FROM sites) \
-                 WHERE site_id = ?1",
-            ))
-            .await?;
-        let site = db.site();
-        let row = row.ok_or_else(|| Failure::Config(format!("site {site} is not in sites")))?;
-        let base = row
-            .base_url
-            .as_deref()
-            .and_then(|u| sealpost_ports::BaseUrl::parse(u).ok())
-            .ok_or_else(|| {
-                Failure::Config(format!(
-                    "site {site} has no valid base URL (scripts/site --base-url)"
-                ))
-            })?;
+        let profile = sealpost_ports::site_profile(&self.db).await?;
+        let base = profile.base_url()?;
         Ok(SiteInfo {
-            name: row.name,
+            name: profile.name,
             base_url: base.as_str().to_owned(),
         })
     }

@@ -4,6 +4,7 @@
 mod common;
 
 use common::World;
+use sealpost_api::routes::RouteId;
 use sealpost_api::{Method, pages};
 use sealpost_ports::Statement;
 
@@ -28,6 +29,49 @@ fn a_page_is_rendered_once_then_served_from_the_cache_until_purged() {
             .header("x-sealpost-cache"),
         Some("miss")
     );
+}
+
+#[test]
+fn an_unpublished_post_leaves_the_cached_pages_at_once() {
+    let w = World::new();
+    let id = w.bilingual();
+    for path in [
+        "/en/posts/hello-edge",
+        "/vi/posts/xin-chao-bien",
+        "/en/",
+        "/en/tags/rust",
+    ] {
+        w.get(path, &[]);
+        assert_eq!(
+            w.get(path, &[]).header("x-sealpost-cache"),
+            Some("hit"),
+            "{path}"
+        );
+    }
+    let editor = w.editor.clone();
+    w.admin_call(RouteId::AdminPostUnpublish, &editor, Some(&id), None);
+    assert!(w.purges.get() > 0, "content told the site");
+    assert_eq!(w.get("/en/posts/hello-edge", &[]).status, 404);
+    assert_eq!(w.get("/vi/posts/xin-chao-bien", &[]).status, 404);
+    assert!(
+        !w.get("/en/", &[]).has("Hello edge"),
+        "the home page forgets it"
+    );
+    assert!(
+        !w.get("/en/tags/rust", &[]).has("Hello edge"),
+        "so does its tag"
+    );
+}
+
+#[test]
+fn a_new_comment_shows_on_the_cached_post_page_at_once() {
+    let w = World::new();
+    let id = w.bilingual();
+    w.get("/vi/posts/xin-chao-bien", &[]);
+    w.comment(&id, "Lan", "Bài hay quá!");
+    let page = w.get("/vi/posts/xin-chao-bien", &[]);
+    assert_eq!(page.header("x-sealpost-cache"), Some("miss"));
+    assert!(page.has("Bài hay quá!"));
 }
 
 #[test]

@@ -11,7 +11,7 @@ use sealpost_comments_core::model::NewComment;
 use sealpost_comments_core::service::{self as comments, Comments};
 use sealpost_content_core::Content;
 use sealpost_guard::Role;
-use sealpost_ports::{SiteDb, SiteId, Statement};
+use sealpost_ports::{SiteDb, SiteId, SitePurge, Statement};
 use sealpost_site_core::{PageRequest, Settings, Site};
 use sealpost_testkit::{Base, MemPageCache, MemRateLimiter, block_on};
 use serde_json::{Value, json};
@@ -31,6 +31,8 @@ pub struct World {
     pub editor: String,
     /// How many requests reached the API.
     pub calls: std::cell::Cell<u32>,
+    /// How many purges writers sent the site.
+    pub purges: std::cell::Cell<u32>,
 }
 
 sealpost_testkit::world_on_base!(World);
@@ -84,6 +86,17 @@ impl Upstream for Api<'_> {
     }
 }
 
+/// The site worker's side of a purge, as `POST /__purge` does it: the named
+/// pages leave the HTML cache, and the world counts the calls.
+impl SitePurge for World {
+    async fn purge(&self, site: &SiteId, paths: &[String]) {
+        assert_eq!(site, &SiteId::default_site());
+        self.purges.set(self.purges.get() + 1);
+        let api = Api(self);
+        self.site(&api).purge(paths).await;
+    }
+}
+
 impl World {
     pub fn new() -> World {
         let base = Base::new(START_MS, 7);
@@ -95,6 +108,7 @@ impl World {
             html: MemPageCache::new(base.clock.clone()),
             settings: Settings::default(),
             calls: std::cell::Cell::new(0),
+            purges: std::cell::Cell::new(0),
             base,
         };
         w.sql(Statement::new("UPDATE sites SET base_url = ?1 WHERE id = 'default'").bind(BASE_URL));
@@ -111,6 +125,7 @@ impl World {
         sealpost_testkit::SeededRng,
         MemRateLimiter,
         MemPageCache,
+        World,
     > {
         Content {
             db,
@@ -120,10 +135,11 @@ impl World {
             visitor_key: Some(&[9u8; 32]),
             views_limiter: Some(&self.limiter),
             pages: &self.content_cache,
+            site_purge: self,
         }
     }
 
-    fn admin_call(
+    pub fn admin_call(
         &self,
         route: RouteId,
         token: &str,
@@ -188,6 +204,7 @@ impl World {
             &thread,
             &self.rng,
             &self.clock,
+            self,
             &author,
             &new,
         ))
