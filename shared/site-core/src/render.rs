@@ -273,6 +273,18 @@ pub struct AccountPage {
 
 /// Renders a template (HTML or XML); a failure is the site's own bug,
 /// reported as such.
+/// The page of an internal failure. It stands alone (no layout): it is
+/// shown when what the layout needs, such as the site's base URL, is missing.
+#[derive(Template, Debug)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub t: &'static Text,
+    pub css: String,
+    pub home_href: String,
+    /// The request's id, for a report to the operator.
+    pub request_id: String,
+}
+
 pub fn html(page: &impl Template) -> Result<String, Failure> {
     page.render()
         .map_err(|e| Failure::Codec(format!("template: {e}")))

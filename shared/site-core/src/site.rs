@@ -132,19 +132,15 @@ impl<U: Upstream, S: Sql, P: PageCache> Site<'_, U, S, P> {
             .lang()
             .unwrap_or_else(|| negotiate(req.header("accept-language")));
         let t = Text::of(lang);
-        let body = format!(
-            "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\">\
-             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-             <title>500</title><link rel=\"stylesheet\" href=\"{}\"></head><body>\
-             <main id=\"main\" class=\"wrap\"><h1>500</h1><p>{}</p><p class=\"meta\">{}</p>\
-             <p><a href=\"{}\">{}</a></p></main></body></html>",
-            t.lang,
-            assets::url("site.css").unwrap_or_default(),
-            t.generic_error,
-            escape_id(request_id),
-            pages::home_path(lang),
-            t.back_home,
-        );
+        let page = render::ErrorPage {
+            t,
+            css: assets::url("site.css").unwrap_or_default(),
+            home_href: pages::home_path(lang),
+            request_id: escape_id(request_id),
+        };
+        // The template has no failure mode but a formatter's; a bare status
+        // line still tells the visitor what happened.
+        let body = render::html(&page).unwrap_or_else(|_| "500".to_owned());
         let mut resp = ApiResponse::html(500, body)
             .with_header("Cache-Control", "no-store")
             .with_header("Content-Security-Policy", policy::csp(false));

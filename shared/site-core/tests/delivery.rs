@@ -220,4 +220,12 @@ fn a_site_without_a_base_url_gets_an_error_page_not_wrong_links() {
     assert!(page.has(r#"<html lang="vi">"#));
     assert_eq!(page.header("cache-control"), Some("no-store"));
     assert!(!page.has("base URL"), "no internals on the page");
+    assert!(
+        page.has(r#"<a href="/vi/">"#),
+        "a way back home in the visitor's language"
+    );
+    assert!(
+        page.has(r#"<link rel="stylesheet" href="/assets/site."#),
+        "in the site's look"
+    );
 }
