@@ -132,10 +132,12 @@ impl<'a, S: Sql, C: Clock> Comments<'a, S, C> {
 }
 
 /// The object's write of a new comment: 201 with the comment, or 404 (post
-/// gone or unpublished) / 400 `parentId`. A written comment purges the
-/// site's pages of the post (their paths are read before the write, so a
-/// failed read writes nothing and a written comment is never reported as
-/// failed).
+/// gone or unpublished) / 400 `parentId`. Right after the write, with no
+/// await in between, `announce` gets the row (the object broadcasts it:
+/// the catch-up's merge in [`crate::catchup`] relies on a broadcast
+/// following its write at once). Then the site's pages of the post are
+/// purged; their paths are read before the write, so a failed read writes
+/// nothing and a written comment is never reported as failed.
 pub async fn create<S: Sql>(
     thread: &Thread<'_, S>,
     rng: &impl Rng,
@@ -143,6 +145,7 @@ pub async fn create<S: Sql>(
     site_purge: &impl SitePurge,
     author_id: &str,
     comment: &NewComment,
+    announce: impl FnOnce(&CommentRow),
 ) -> Result<CommentRow, Failure> {
     let id = rng.id()?;
     let pages = thread.page_paths().await?;
@@ -151,6 +154,7 @@ pub async fn create<S: Sql>(
         .await?
     {
         Ok(row) => {
+            announce(&row);
             site_purge.purge(thread.db.site(), &pages).await;
             Ok(row)
         }
@@ -168,15 +172,16 @@ pub fn created(row: &CommentRow) -> ApiResponse {
     ApiResponse::mutation(201, "Comment posted", &row.to_json())
 }
 
-/// The object's moderation: the removed comment's serial, or 404. A
-/// removal purges the site's pages of the post (read before, as in
-/// [`create`]).
+/// The object's moderation: the removed comment's serial, or 404. As in
+/// [`create`], `announce` gets the serial right after the write, then the
+/// site's pages of the post are purged.
 pub async fn delete<S: Sql>(
     thread: &Thread<'_, S>,
     clock: &impl Clock,
     site_purge: &impl SitePurge,
     comment_id: &str,
     actor_id: &str,
+    announce: impl FnOnce(i64),
 ) -> Result<i64, Failure> {
     if !model::is_id(comment_id) {
         return Err(no_comment());
@@ -186,6 +191,7 @@ pub async fn delete<S: Sql>(
         .delete(comment_id, actor_id, clock.now_ms())
         .await?
         .ok_or_else(no_comment)?;
+    announce(serial);
     site_purge.purge(thread.db.site(), &pages).await;
     Ok(serial)
 }

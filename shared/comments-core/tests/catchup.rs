@@ -156,17 +156,16 @@ impl World {
             body: text.to_owned(),
             parent_id: None,
         };
-        let row = ready(service::create(
+        ready(service::create(
             &self.thread(),
             &self.rng,
             &self.clock,
             &self.site_purge,
             &self.author,
             &comment,
+            |row| self.broadcast(Kind::Created, row.serial, model::created_frame(row)),
         ))
-        .expect("comment");
-        self.broadcast(Kind::Created, row.serial, model::created_frame(&row));
-        row
+        .expect("comment")
     }
 
     /// `n` comments; their rows.
@@ -183,13 +182,16 @@ impl World {
             &self.site_purge,
             &row.id,
             &self.author,
+            |serial| {
+                self.broadcast(
+                    Kind::Deleted,
+                    serial,
+                    model::deleted_frame(POST, &row.id, serial),
+                )
+            },
         ))
         .expect("delete");
-        self.broadcast(
-            Kind::Deleted,
-            deleted,
-            model::deleted_frame(POST, &row.id, deleted),
-        );
+        assert!(deleted > 0);
     }
 
     /// A viewer already live (it joined earlier and caught up).

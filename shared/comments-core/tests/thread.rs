@@ -102,6 +102,7 @@ impl World {
             &self.site_purge,
             &claims.sub,
             &comment,
+            |_| {},
         ))
     }
 
@@ -119,6 +120,7 @@ impl World {
             &self.site_purge,
             comment,
             &claims.sub,
+            |_| {},
         ))
     }
 
@@ -493,4 +495,50 @@ fn a_members_live_comments_are_in_their_activity() {
         }])
     );
     assert_eq!(b["pagination"]["totalItems"], json!(1));
+}
+
+/// A site purge that notes itself in a shared log of what happened.
+struct LoggedPurge<'a>(&'a std::cell::RefCell<Vec<String>>);
+
+impl sealpost_ports::SitePurge for LoggedPurge<'_> {
+    async fn purge(&self, _: &SiteId, _: &[String]) {
+        self.0.borrow_mut().push("purge".into());
+    }
+}
+
+#[test]
+fn live_viewers_hear_of_a_write_before_the_slower_site_purge_starts() {
+    // The purge is a call to another worker: while it is awaited a viewer
+    // may join and catch up from D1, so a broadcast sent after it would
+    // reach that viewer a second time.
+    let w = World::new();
+    let lan = w.member("lan");
+    let log = std::cell::RefCell::new(Vec::new());
+    let new = NewComment {
+        body: "hello".into(),
+        parent_id: None,
+    };
+    let row = block_on(service::create(
+        &w.thread("p1"),
+        &w.rng,
+        &w.clock,
+        &LoggedPurge(&log),
+        &lan.id,
+        &new,
+        |row| log.borrow_mut().push(format!("created {}", row.serial)),
+    ))
+    .unwrap();
+    block_on(service::delete(
+        &w.thread("p1"),
+        &w.clock,
+        &LoggedPurge(&log),
+        &row.id,
+        &lan.id,
+        |serial| log.borrow_mut().push(format!("deleted {serial}")),
+    ))
+    .unwrap();
+    assert_eq!(
+        log.into_inner(),
+        ["created 1", "purge", "deleted 1", "purge"]
+    );
 }

@@ -266,9 +266,9 @@ impl PostThread {
             &SiteWorkerPurge::from_env(&self.env),
             &call.author_id,
             &call.comment,
+            |row| self.broadcast(Kind::Created, row.serial, model::created_frame(row)),
         )
         .await?;
-        self.broadcast(Kind::Created, row.serial, model::created_frame(&row));
         Ok(service::created(&row))
     }
 
@@ -286,13 +286,15 @@ impl PostThread {
             &SiteWorkerPurge::from_env(&self.env),
             &call.comment_id,
             &call.actor_id,
+            |serial| {
+                self.broadcast(
+                    Kind::Deleted,
+                    serial,
+                    model::deleted_frame(&post, &call.comment_id, serial),
+                )
+            },
         )
         .await?;
-        self.broadcast(
-            Kind::Deleted,
-            serial,
-            model::deleted_frame(&post, &call.comment_id, serial),
-        );
         Ok(service::deleted(&post, &call.comment_id, serial))
     }
 

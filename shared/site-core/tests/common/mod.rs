@@ -207,6 +207,7 @@ impl World {
             self,
             &author,
             &new,
+            |_| {},
         ))
         .expect("comment");
         self.clock.advance_ms(1_000);
