@@ -118,46 +118,59 @@ impl Stack {
     /// runs: seeding later, while scenarios write the same local database,
     /// can meet its write lock.
     fn seed_admin(&self) {
-        let out = Command::new(repo_root().join("scripts/admin"))
-            .args(["--local", "--persist-to"])
-            .arg(self.state_dir())
-            .current_dir(repo_root())
-            .env("SEALPOST_ADMIN_EMAIL", ADMIN_EMAIL)
-            .env("SEALPOST_ADMIN_PASSWORD", self.admin_password())
-            .stdin(Stdio::null())
-            .output()
-            .expect("running scripts/admin");
-        if !out.status.success() {
-            self.stop();
-            panic!(
-                "e2e: seeding the admin failed ({}):\n{}\n{}",
-                out.status,
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
+        self.local_d1_script("seeding the admin", || {
+            let mut cmd = Command::new(repo_root().join("scripts/admin"));
+            cmd.args(["--local", "--persist-to"])
+                .arg(self.state_dir())
+                .env("SEALPOST_ADMIN_EMAIL", ADMIN_EMAIL)
+                .env("SEALPOST_ADMIN_PASSWORD", self.admin_password());
+            cmd
+        });
     }
 
     /// Points the default site's links at this stack's gateway, the way
     /// `scripts/dev` does: `scripts/site --local default 127.0.0.1
     /// --base-url http://127.0.0.1:PORT`, before any scenario runs.
     fn set_base_url(&self) {
-        let out = Command::new(repo_root().join("scripts/site"))
-            .args(["--local", "default", "127.0.0.1", "--base-url"])
-            .arg(self.base_url())
-            .current_dir(repo_root())
-            .env("STATE_DIR", self.state_dir())
-            .stdin(Stdio::null())
-            .output()
-            .expect("running scripts/site");
-        if !out.status.success() {
-            self.stop();
-            panic!(
-                "e2e: setting the base URL failed ({}):\n{}\n{}",
-                out.status,
+        self.local_d1_script("setting the base URL", || {
+            let mut cmd = Command::new(repo_root().join("scripts/site"));
+            cmd.args(["--local", "default", "127.0.0.1", "--base-url"])
+                .arg(self.base_url())
+                .env("STATE_DIR", self.state_dir());
+            cmd
+        });
+    }
+
+    /// Runs a script that writes the local database through wrangler. The
+    /// runtime may hold the database's write lock for a moment right after
+    /// start (its first requests write the seal key ring): wrangler then
+    /// fails with SQLITE_BUSY having written nothing, so the script is run
+    /// again, a few times, after a pause. Any other failure stops the stack.
+    fn local_d1_script(&self, what: &str, command: impl Fn() -> Command) {
+        let mut attempt = 1;
+        loop {
+            let out = command()
+                .current_dir(repo_root())
+                .stdin(Stdio::null())
+                .output()
+                .unwrap_or_else(|e| panic!("e2e: {what}: {e}"));
+            if out.status.success() {
+                return;
+            }
+            let (stdout, stderr) = (
                 String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
+                String::from_utf8_lossy(&out.stderr),
             );
+            if attempt < 5 && (stdout.contains("SQLITE_BUSY") || stderr.contains("SQLITE_BUSY")) {
+                eprintln!(
+                    "e2e: {what} met the database's write lock (attempt {attempt}); retrying"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(500 * attempt));
+                attempt += 1;
+                continue;
+            }
+            self.stop();
+            panic!("e2e: {what} failed ({}):\n{stdout}\n{stderr}", out.status);
         }
     }
 
