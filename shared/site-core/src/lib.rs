@@ -14,6 +14,7 @@ pub mod render;
 pub mod request;
 pub mod routing;
 pub mod seo;
+pub mod session;
 pub mod site;
 
 pub use render::Settings;

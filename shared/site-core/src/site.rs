@@ -4,6 +4,7 @@
 //! page shows through the API, renders it, stores it for
 //! [`CACHE_MAX_AGE_SECS`], and finishes it with its caching and security
 //! headers. Purges drop the cached copies of the paths a writer names.
+use rand_core::CryptoRngCore;
 use sealpost_api::{ApiResponse, Failure, Locale, Method, Upstream, pages};
 use sealpost_ports::{CachedPage, PageCache, SiteDb, Sql};
 
@@ -14,6 +15,7 @@ use crate::render::{self, ItemView, Layout, ListPage, PostPage, Settings, other}
 use crate::request::PageRequest;
 use crate::routing::{Page, negotiate};
 use crate::seo::{self, SiteInfo};
+use crate::session::SessionCall;
 use crate::{assets, feeds};
 
 /// How long a rendered page is kept at the edge: the most a page can lag
@@ -47,16 +49,31 @@ pub struct Site<'a, U, S: Sql, P> {
 }
 
 impl<U: Upstream, S: Sql, P: PageCache> Site<'_, U, S, P> {
-    /// The answer to `req`. `Err` only for internal failures (the adapter
-    /// logs them and answers [`Site::error_page`]).
-    pub async fn serve(&self, req: &PageRequest) -> Result<ApiResponse, Failure> {
+    /// The answer to `req` at `now_secs` (Unix seconds; `rng` seals what
+    /// the session endpoints send to auth). `Err` only for internal
+    /// failures (the adapter logs them and answers [`Site::error_page`]).
+    pub async fn serve(
+        &self,
+        req: &PageRequest,
+        now_secs: i64,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<ApiResponse, Failure> {
         let page = Page::parse(&req.path);
         let lang = page
             .lang()
             .unwrap_or_else(|| negotiate(req.header("accept-language")));
         match (&page, req.method) {
+            (Page::Session(action), Method::Post) => {
+                let info = self.info().await?;
+                let call = SessionCall {
+                    upstream: self.upstream,
+                    base_url: &info.base_url,
+                    now_secs,
+                };
+                return call.serve(req, *action, rng).await;
+            }
             (Page::Session(_), _) => {
-                return Ok(ApiResponse::empty(404));
+                return Ok(ApiResponse::empty(405).with_header("Allow", "POST"));
             }
             (_, Method::Get | Method::Head) => {}
             _ => {

@@ -101,7 +101,8 @@ async fn page(
         cache: &cache,
         settings: &settings,
     };
-    match site.serve(&page).await {
+    let now_secs = SystemClock.now_ms() / 1000;
+    match site.serve(&page, now_secs, &mut rand_core::OsRng).await {
         Ok(resp) => resp,
         Err(f) => {
             if let Some(cause) = f.cause() {

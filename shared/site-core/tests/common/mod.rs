@@ -5,13 +5,19 @@
 //! helpers that write posts and comments and fetch pages as a browser would.
 #![allow(dead_code)]
 
-use sealpost_api::routes::RouteId;
+use std::rc::Rc;
+
+use sealpost_api::routes::{RouteId, Service};
 use sealpost_api::{ApiRequest, ApiResponse, Failure, Method, Outcome, Upstream};
+use sealpost_auth_core::password::PasswordPolicy;
+use sealpost_auth_core::secrets::AuthSecrets;
+use sealpost_auth_core::tokens::SigningKey;
+use sealpost_auth_core::{Endpoint, KeyCache, SealSetup};
 use sealpost_comments_core::model::NewComment;
 use sealpost_comments_core::service::{self as comments, Comments};
 use sealpost_content_core::Content;
 use sealpost_guard::Role;
-use sealpost_ports::{SiteDb, SiteId, SitePurge, Statement};
+use sealpost_ports::{Clock, SiteDb, SiteId, SitePurge, Statement};
 use sealpost_site_core::{PageRequest, Settings, Site};
 use sealpost_testkit::{Base, MemPageCache, MemRateLimiter, block_on};
 use serde_json::{Value, json};
@@ -33,6 +39,8 @@ pub struct World {
     pub calls: std::cell::Cell<u32>,
     /// How many purges writers sent the site.
     pub purges: std::cell::Cell<u32>,
+    /// The auth service's copy of its seal keys.
+    pub seal_keys: KeyCache,
 }
 
 sealpost_testkit::world_on_base!(World);
@@ -67,6 +75,9 @@ impl Upstream for Api<'_> {
         let w = self.0;
         w.calls.set(w.calls.get() + 1);
         let db = SiteDb::new(&w.db, req.site.clone());
+        if req.route.service == Service::Auth {
+            return w.auth().serve(&req).await;
+        }
         let answer = match req.id() {
             RouteId::CommentsList => {
                 let c = Comments {
@@ -109,10 +120,43 @@ impl World {
             settings: Settings::default(),
             calls: std::cell::Cell::new(0),
             purges: std::cell::Cell::new(0),
+            seal_keys: KeyCache::default(),
             base,
         };
         w.sql(Statement::new("UPDATE sites SET base_url = ?1 WHERE id = 'default'").bind(BASE_URL));
         w
+    }
+
+    /// The world's time in Unix seconds.
+    pub fn clock_secs(&self) -> i64 {
+        self.clock.now_ms() / 1000
+    }
+
+    /// The real auth service (cheap password hashing, fixed keys).
+    pub fn auth(
+        &self,
+    ) -> Endpoint<
+        '_,
+        sealpost_testkit::SqliteDb,
+        sealpost_testkit::ManualClock,
+        sealpost_testkit::SeededRng,
+    > {
+        let signing = SigningKey::from_scalar(&[7u8; 32]).expect("scalar");
+        Endpoint {
+            sql: &self.db,
+            clock: &self.clock,
+            rng: &self.rng,
+            keys: &self.seal_keys,
+            seal: SealSetup::from_values(Some(&sealpost_seal::b64(&[42u8; 32])), None, None, None),
+            secrets: Ok(Rc::new(
+                AuthSecrets::from_parts(signing, &[9u8; 32], None).expect("secrets"),
+            )),
+            policy: PasswordPolicy {
+                m_cost_kib: 64,
+                t_cost: 1,
+                p_cost: 1,
+            },
+        }
     }
 
     pub fn content<'a>(
@@ -219,13 +263,28 @@ impl World {
     }
 
     pub fn request(&self, method: Method, path: &str, headers: &[(&str, &str)]) -> Page {
-        let mut req = PageRequest::new(method, path, SiteId::default_site()).with_request_id("rid");
+        self.send(method, path, headers, Vec::new())
+    }
+
+    /// `method path` with `headers` and `body`, through the site.
+    pub fn send(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Page {
+        let mut req = PageRequest::new(method, path, SiteId::default_site())
+            .with_request_id("rid")
+            .with_client_ip("203.0.113.9")
+            .with_body(body);
         for (n, v) in headers {
             req = req.with_header(n, *v);
         }
         let api = Api(self);
         let site = self.site(&api);
-        let resp: ApiResponse = match block_on(site.serve(&req)) {
+        let now_secs = self.clock.now_ms() / 1000;
+        let resp: ApiResponse = match block_on(site.serve(&req, now_secs, &mut rand_core::OsRng)) {
             Ok(r) => r,
             Err(f) => site.error_page(&req, &format!("{f:?}").len().to_string()),
         };

@@ -37,6 +37,7 @@ pub const SCENARIOS: &[(&str, Scenario)] = scenarios![
     pages::a_page_is_served_from_the_edge_cache_and_revalidated_with_its_etag,
     pages::a_page_takes_get_and_head_only_and_head_has_no_body,
     pages::assets_are_fingerprinted_and_immutable,
+    pages::the_browser_keeps_its_refresh_token_in_a_cookie_the_site_rotates,
 ];
 
 /// `GET /posts` answered by the content worker: the offset-list envelope.

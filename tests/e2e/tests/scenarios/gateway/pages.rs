@@ -124,3 +124,88 @@ pub(super) fn assets_are_fingerprinted_and_immutable(stack: &Stack) {
     );
     assert_eq!(&reply.body[..4], b"\0asm");
 }
+
+/// `POST path` from the site's own page, with `cookie` when given.
+fn session_call(stack: &Stack, path: &str, cookie: Option<&str>, body: &str) -> Reply {
+    let mut call = stack
+        .request("POST", path)
+        .header("Origin", stack.base_url())
+        .header("X-Sealpost-Session", "1");
+    if let Some(c) = cookie {
+        call = call.header("Cookie", &format!("sealpost_refresh={c}"));
+    }
+    if !body.is_empty() {
+        call = call
+            .header("Content-Type", "application/json")
+            .body(body.as_bytes().to_vec());
+    }
+    call.send()
+}
+
+fn set_cookie_value(reply: &Reply) -> String {
+    let set = reply
+        .header("set-cookie")
+        .unwrap_or_else(|| panic!("no Set-Cookie: {reply}"));
+    assert!(
+        set.contains("HttpOnly") && set.contains("Path=/session"),
+        "{set}"
+    );
+    let (pair, _) = set.split_once(';').expect("attributes");
+    pair.strip_prefix("sealpost_refresh=")
+        .expect("our cookie")
+        .to_owned()
+}
+
+pub(super) fn the_browser_keeps_its_refresh_token_in_a_cookie_the_site_rotates(stack: &Stack) {
+    use sealpost_e2e::auth::{Via, me, sealed_call, strong_password, unique_email};
+    let (_, signed_up) = sealed_call(
+        stack,
+        "/auth/signup",
+        &json!({"email": unique_email("site-session"), "password": strong_password(), "displayName": "Lan"}),
+        Via::default(),
+    );
+    let refresh = signed_up["data"]["tokens"]["refreshToken"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{signed_up}"));
+    let started = session_call(
+        stack,
+        "/session",
+        None,
+        &json!({"refreshToken": refresh}).to_string(),
+    );
+    assert_eq!(started.status, 204, "{started}");
+    let cookie = set_cookie_value(&started);
+
+    let renewed = session_call(stack, "/session/refresh", Some(&cookie), "");
+    assert_eq!(renewed.status, 200, "{renewed}");
+    let access = renewed.json()["data"]["accessToken"]
+        .as_str()
+        .expect("an access token")
+        .to_owned();
+    assert_eq!(me(stack, &access).status, 200, "the new access token works");
+    let rotated = set_cookie_value(&renewed);
+    assert_ne!(rotated, cookie);
+
+    let foreign = stack
+        .request("POST", "/session/refresh")
+        .header("Origin", "https://evil.example")
+        .header("X-Sealpost-Session", "1")
+        .header("Cookie", &format!("sealpost_refresh={rotated}"))
+        .send();
+    assert_eq!(foreign.status, 403, "{foreign}");
+    assert_eq!(foreign.error_code().as_deref(), Some("FORBIDDEN"));
+
+    let ended = stack
+        .request("POST", "/session/end")
+        .header("Origin", stack.base_url())
+        .header("X-Sealpost-Session", "1")
+        .header("Authorization", &format!("Bearer {access}"))
+        .send();
+    assert_eq!(ended.status, 204, "{ended}");
+    assert!(
+        ended
+            .header("set-cookie")
+            .is_some_and(|c| c.contains("Max-Age=0"))
+    );
+    assert_eq!(me(stack, &access).status, 401, "logged out at auth");
+}
