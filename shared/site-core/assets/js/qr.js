@@ -266,10 +266,10 @@ export function encode(text) {
     g.applyMask(m);
     g.drawFormat(m);
     const p = g.penalty();
-    if (!best || p < best.p) best = { g, p };
+    if (!best || p < best.p) best = { g, p, m };
   }
-  const { g } = best;
-  return { size: g.size, dark: (x, y) => g.mod[y][x] };
+  const { g, m } = best;
+  return { size: g.size, mask: m, dark: (x, y) => g.mod[y][x] };
 }
 
 /** An <svg> of the QR symbol of `text`, `px` wide, with a 4-module quiet zone. */
