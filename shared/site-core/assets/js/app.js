@@ -31,12 +31,14 @@ const FALLBACK = {
     totpOff: 'Two-factor authentication is off.',
     revoke: 'Log out there',
     unknownDevice: 'Unknown browser',
+    totpQrLabel: 'QR code for your authenticator app',
   },
   vi: {
     subscribeDone: 'Sắp xong: hãy kiểm tra hộp thư để xác nhận đăng ký.',
     totpOff: 'Xác thực hai lớp đang tắt.',
     revoke: 'Đăng xuất phiên này',
     unknownDevice: 'Trình duyệt không rõ',
+    totpQrLabel: 'Mã QR cho ứng dụng xác thực',
   },
 };
 
@@ -169,7 +171,8 @@ export async function api(method, path, { body, auth = false, headers = {} } = {
   let token = await accessToken();
   if (!token) return { status: 401, ok: false, json: { success: false, error: { code: 'AUTH_TOKEN_INVALID' } }, headers: new Headers() };
   let res = await send(token);
-  if (res.status === 401) {
+  const code = res.json?.error?.code;
+  if (res.status === 401 && code !== 'AUTH_INVALID_CREDENTIALS' && code !== 'AUTH_MFA_INVALID') {
     clearAccess(false);
     token = await accessToken();
     if (token) res = await send(token);
