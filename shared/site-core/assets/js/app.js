@@ -437,7 +437,6 @@ function subscribe(form) {
       const ts = await loadTurnstile();
       widget = ts.render(box, {
         sitekey: key,
-        language: config.lang,
         callback: gotToken,
         'expired-callback': () => { token = null; },
         'error-callback': () => { token = null; },
