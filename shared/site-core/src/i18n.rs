@@ -206,6 +206,14 @@ static EN: Text = Text {
             "Your password is changed. Other sessions were logged out.",
         ),
         ("current", "this browser"),
+        (
+            "subscribeDone",
+            "Almost done: check your inbox to confirm your subscription.",
+        ),
+        ("totpOff", "Two-factor authentication is off."),
+        ("revoke", "Log out there"),
+        ("unknownDevice", "Unknown browser"),
+        ("totpQrLabel", "QR code for your authenticator app"),
     ],
 };
 
@@ -312,6 +320,14 @@ static VI: Text = Text {
             "Đã đổi mật khẩu. Các phiên khác đã bị đăng xuất.",
         ),
         ("current", "trình duyệt này"),
+        (
+            "subscribeDone",
+            "Sắp xong: hãy kiểm tra hộp thư để xác nhận đăng ký.",
+        ),
+        ("totpOff", "Xác thực hai lớp đang tắt."),
+        ("revoke", "Đăng xuất phiên này"),
+        ("unknownDevice", "Trình duyệt không rõ"),
+        ("totpQrLabel", "Mã QR cho ứng dụng xác thực"),
     ],
 };
 

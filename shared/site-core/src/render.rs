@@ -73,6 +73,7 @@ impl Layout {
             "devTurnstileToken": (turnstile.is_none() && settings.dev_mode).then_some("dev-pass"),
             "sealJs": asset("sealpost_seal.js"),
             "sealWasm": asset("sealpost_seal_bg.wasm"),
+            "qrJs": asset("qr.js"),
             "accountPath": format!("/{}/account", lang.as_str()),
             "loginPath": format!("/{}/login", lang.as_str()),
             "strings": strings,
