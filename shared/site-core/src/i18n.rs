@@ -7,6 +7,9 @@ use sealpost_api::Locale;
 #[derive(Debug)]
 pub struct Text {
     pub lang: &'static str,
+    /// The BCP 47 tag the scripts give `Intl.DateTimeFormat`, so that a date
+    /// they write reads like [`Text::date`]'s ("3 December 2026").
+    pub intl_locale: &'static str,
     /// The other language's name, in that language (the switch link).
     pub other_lang_name: &'static str,
     pub skip_to_content: &'static str,
@@ -105,6 +108,7 @@ fn ymd(t: &str) -> Option<(u32, usize, u32)> {
 
 static EN: Text = Text {
     lang: "en",
+    intl_locale: "en-GB",
     other_lang_name: "Tiếng Việt",
     skip_to_content: "Skip to content",
     home: "Home",
@@ -219,6 +223,7 @@ static EN: Text = Text {
 
 static VI: Text = Text {
     lang: "vi",
+    intl_locale: "vi",
     other_lang_name: "English",
     skip_to_content: "Chuyển đến nội dung",
     home: "Trang chủ",
@@ -357,5 +362,51 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         assert_eq!(keys(Locale::En), keys(Locale::Vi));
+    }
+
+    /// The keys the scripts look up: `t('key')`, `errorText(…, 'key')` and
+    /// the error codes' map (`AUTH_LOCKED: 'locked'`).
+    fn keys_the_scripts_ask_for() -> Vec<String> {
+        let scripts = [
+            include_str!("../assets/js/app.js"),
+            include_str!("../assets/js/account.js"),
+        ];
+        let mut keys = Vec::new();
+        for script in scripts {
+            for (i, _) in script.match_indices('\'') {
+                let before = &script[..i];
+                let call = before.strip_suffix("t(").is_some_and(|b| {
+                    !b.ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == '.')
+                });
+                let code = before
+                    .rsplit('\n')
+                    .next()
+                    .and_then(|line| line.trim_start().strip_suffix(": "))
+                    .is_some_and(|name| {
+                        name.len() > 3 && name.chars().all(|c| c.is_ascii_uppercase() || c == '_')
+                    });
+                if call || code || before.ends_with("errorText(res.json, ") {
+                    let rest = &script[i + 1..];
+                    if let Some(end) = rest.find('\'') {
+                        keys.push(rest[..end].to_owned());
+                    }
+                }
+            }
+        }
+        keys
+    }
+
+    #[test]
+    fn every_string_a_script_shows_exists_in_both_languages() {
+        let asked = keys_the_scripts_ask_for();
+        assert!(asked.len() >= 10, "{asked:?}");
+        for lang in [Locale::En, Locale::Vi] {
+            for key in &asked {
+                assert!(
+                    Text::of(lang).script.iter().any(|(k, _)| k == key),
+                    "{key} missing in {lang:?}"
+                );
+            }
+        }
     }
 }

@@ -69,6 +69,7 @@ impl Layout {
             .filter(|k| !k.is_empty());
         let config = json!({
             "lang": lang.as_str(),
+            "intlLocale": t.intl_locale,
             "turnstileSiteKey": turnstile,
             "devTurnstileToken": (turnstile.is_none() && settings.dev_mode).then_some("dev-pass"),
             "sealJs": asset("sealpost_seal.js"),

@@ -14,10 +14,9 @@
 const sp = window.sealpost || await new Promise((resolve) => {
   document.addEventListener('sealpost:ready', () => resolve(window.sealpost), { once: true });
 });
-const { config, t, api, accessToken, setAccess, signOut, errorText } = sp;
+const { config, t, api, accessToken, setAccess, signOut, errorText, SESSION_HEADER } = sp;
 
 const $ = (id, root = document) => root.querySelector(`[data-testid="${id}"]`);
-const SESSION_HEADER = { 'X-Sealpost-Session': '1' };
 
 // ---- sealing -------------------------------------------------------------
 
@@ -199,7 +198,7 @@ function loginPage(form) {
 
 // ---- account page --------------------------------------------------------
 
-const dateTime = new Intl.DateTimeFormat(config.lang, { dateStyle: 'medium', timeStyle: 'short' });
+const dateTime = new Intl.DateTimeFormat(config.intlLocale || config.lang, { dateStyle: 'medium', timeStyle: 'short' });
 const when = (iso) => {
   const d = new Date(iso);
   return Number.isNaN(d.getTime()) ? '' : dateTime.format(d);

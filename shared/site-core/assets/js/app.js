@@ -24,24 +24,6 @@ const HINT_KEY = 'sealpost.session';
 const VISITOR_KEY = 'sealpost.visitor';
 const SESSION_HEADER = { 'X-Sealpost-Session': '1' };
 
-// Strings the scripts need that config.strings may not carry yet.
-const FALLBACK = {
-  en: {
-    subscribeDone: 'Almost done: check your inbox to confirm your subscription.',
-    totpOff: 'Two-factor authentication is off.',
-    revoke: 'Log out there',
-    unknownDevice: 'Unknown browser',
-    totpQrLabel: 'QR code for your authenticator app',
-  },
-  vi: {
-    subscribeDone: 'Sắp xong: hãy kiểm tra hộp thư để xác nhận đăng ký.',
-    totpOff: 'Xác thực hai lớp đang tắt.',
-    revoke: 'Đăng xuất phiên này',
-    unknownDevice: 'Trình duyệt không rõ',
-    totpQrLabel: 'Mã QR cho ứng dụng xác thực',
-  },
-};
-
 function readConfig() {
   const el = document.getElementById('sealpost-config');
   let c = {};
@@ -53,7 +35,7 @@ function readConfig() {
 
 /** The script string `key` in the page's language. */
 export function t(key) {
-  return config.strings[key] || (FALLBACK[config.lang] || FALLBACK.en)[key] || key;
+  return config.strings[key] || key;
 }
 
 /** The element with `data-testid=id` under `root`. */
@@ -292,7 +274,7 @@ function rating(section, postId) {
 
 // ---- comments ------------------------------------------------------------
 
-const dateFormat = new Intl.DateTimeFormat(config.lang, { day: 'numeric', month: 'long', year: 'numeric' });
+const dateFormat = new Intl.DateTimeFormat(config.intlLocale || config.lang, { day: 'numeric', month: 'long', year: 'numeric' });
 
 function commentItem(c) {
   const li = document.createElement('li');
@@ -487,7 +469,7 @@ function subscribe(form) {
 
 // ---- start ---------------------------------------------------------------
 
-window.sealpost = Object.freeze({ config, t, api, accessToken, setAccess, clearAccess, signOut, errorText });
+window.sealpost = Object.freeze({ config, t, api, accessToken, setAccess, clearAccess, signOut, errorText, SESSION_HEADER });
 document.dispatchEvent(new Event('sealpost:ready'));
 
 const subscribeForm = $('subscribe-form');
