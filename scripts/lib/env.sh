@@ -58,6 +58,25 @@ ensure_tools() {
   fi
 }
 
+# What the browser tests and Lighthouse need: Debian's Chromium (Playwright's
+# own browser download fails here) and, pinned in tests/browser/package-lock.json,
+# playwright-core and lighthouse. CHROME_PATH tells both where the browser is.
+ensure_browser_tools() {
+  if ! command -v chromium >/dev/null 2>&1; then
+    log "installing Chromium from Debian's packages"
+    local sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo"
+    $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null \
+      || die "could not install chromium (apt-get install chromium)"
+  fi
+  export CHROME_PATH="${CHROME_PATH:-$(command -v chromium)}"
+  local dir="$ROOT/tests/browser"
+  if [ ! -d "$dir/node_modules/playwright-core" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    log "installing playwright-core and lighthouse (tests/browser/package-lock.json)"
+    (cd "$dir" && npm install --no-save --no-audit --no-fund --loglevel=error)
+  fi
+}
+
 # cargo install at an exact version into .tools; the crates.io mirror can lag
 # behind a lockfile, so --locked falls back to a fresh resolution.
 cargo_install() {

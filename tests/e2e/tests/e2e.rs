@@ -38,7 +38,7 @@ macro_rules! scenario_name {
 
 mod scenarios;
 
-use scenarios::{auth, campaigns, comments, content, gateway, seal};
+use scenarios::{auth, browser, campaigns, comments, content, gateway, seal};
 
 fn main() -> ExitCode {
     let mut args = Arguments::from_args();
@@ -62,6 +62,7 @@ fn main() -> ExitCode {
     // runtime): a second phase, one at a time, after every other finished.
     let serial: Vec<(&str, &str, Scenario)> = kinded("comments", comments::SERIAL_SCENARIOS)
         .chain(kinded("campaigns", campaigns::SERIAL_SCENARIOS))
+        .chain(kinded("browser", browser::SERIAL_SCENARIOS))
         .collect();
     let any_selected = |set: &[(&str, &str, Scenario)]| {
         set.iter()

@@ -2,6 +2,7 @@
 //! (`SCENARIOS`, and `SERIAL_SCENARIOS` for those that need the stack to
 //! themselves) for the runner.
 pub mod auth;
+pub mod browser;
 pub mod campaigns;
 pub mod comments;
 pub mod content;

@@ -1,0 +1,77 @@
+//! The site in a real browser: the scenario publishes the posts, then runs
+//! `tests/browser` (playwright-core driving Debian's Chromium, and
+//! Lighthouse's accessibility, best-practices and SEO audits) against the
+//! running stack. Node's test runner reports each browser scenario; this
+//! trial fails when any of them does. Screenshots go to docs/screenshots.
+//!
+//! It runs with the stack to itself: the browser waits on what a person
+//! would see, and Lighthouse's page loads should not share two cores with
+//! the other scenarios.
+use std::process::Command;
+
+use sealpost_e2e::comments::{create_post, editor, publish_post};
+use sealpost_e2e::{Stack, json, random_hex, repo_root};
+
+use crate::Scenario;
+
+pub const SERIAL_SCENARIOS: &[(&str, Scenario)] = scenarios![the_site_works_in_a_real_browser];
+
+/// Publishes a post in both languages with `word` in each title and body;
+/// answers `{id, en, vi, word}` (its slugs).
+fn bilingual_post(stack: &Stack, word: &str) -> serde_json::Value {
+    let e = editor(stack);
+    let (en, vi) = (format!("browser-{word}"), format!("trinh-duyet-{word}"));
+    let post = create_post(
+        stack,
+        &e,
+        &json!({
+            "translations": {
+                "en": {
+                    "title": format!("Reading at the edge {word}"),
+                    "slug": en,
+                    "excerpt": "A post the browser tests read, rate and comment on.",
+                    "body": format!("## Why the edge\n\nPages are rendered close to the reader. {word}\n\nEvery page is cached and purged when a post changes."),
+                },
+                "vi": {
+                    "title": format!("Đọc ở biên mạng tiếng Việt {word}"),
+                    "slug": vi,
+                    "excerpt": "Bài viết để trình duyệt đọc, chấm điểm và bình luận.",
+                    "body": format!("## Vì sao ở biên mạng\n\nTrang được dựng gần người đọc. {word}\n\nMỗi trang được lưu đệm và xoá khi bài viết thay đổi."),
+                },
+            },
+            "tags": ["edge", "browser"],
+        }),
+    );
+    let id = post["id"].as_str().expect("a post id").to_owned();
+    publish_post(stack, &e, &id);
+    json!({"id": id, "en": en, "vi": vi, "word": word})
+}
+
+fn the_site_works_in_a_real_browser(stack: &Stack) {
+    let dir = repo_root().join("tests/browser");
+    assert!(
+        dir.join("node_modules/playwright-core").is_dir(),
+        "tests/browser has no node_modules: run scripts/test (ensure_browser_tools installs them)"
+    );
+    let seed = json!({
+        "editorToken": editor(stack).otp.access,
+        "post": bilingual_post(stack, &random_hex(4)),
+        "readPost": bilingual_post(stack, &random_hex(4)),
+    });
+    let screenshots = repo_root().join("docs/screenshots");
+    let status = Command::new("node")
+        .current_dir(&dir)
+        .args([
+            "--test",
+            "--test-concurrency=1",
+            "--test-reporter=spec",
+            "site.test.mjs",
+            "lighthouse.test.mjs",
+        ])
+        .env("SEALPOST_BASE_URL", stack.base_url())
+        .env("SEALPOST_SEED", seed.to_string())
+        .env("SEALPOST_SCREENSHOTS", &screenshots)
+        .status()
+        .expect("node runs (scripts/lib/env.sh puts Node 22 on PATH)");
+    assert!(status.success(), "the browser scenarios failed: {status}");
+}
