@@ -175,19 +175,53 @@ test('a member signs up, logs in, rates and comments; another visitor sees the c
   await member.context.close();
 });
 
-test('subscribing from the footer tells the visitor to check their inbox', async () => {
+/** The newest email to `address` in the local dev inbox whose text has `path?token=`; that link. */
+async function mailedLink(address, path) {
+  return eventually(async () => {
+    const r = await api('GET', `/__dev/mail?to=${encodeURIComponent(address)}`);
+    for (const mail of r.json?.data || []) {
+      const m = (mail.text || '').match(new RegExp(`https?://\\S+${path.replace(/\//g, '\\/')}\\?token=[^\\s"<]+`));
+      if (m) return m[0];
+    }
+    return null;
+  }, `an email to ${address} with a ${path} link`);
+}
+
+test('subscribing from the footer tells the visitor to check their inbox, and the emailed links open pages in the site\'s look', async () => {
   const visitor = await person(browser, { locale: 'vi-VN', mobile: true });
   const page = await visitor.newPage();
+  const address = `reader-${randomBytes(4).toString('hex')}@example.com`;
   await page.goto(url(`/vi/posts/${post.vi}`));
   await screenshot(page, 'post-vi-mobile');
-  const form = page.locator('form[data-testid="subscribe-form"]');
-  await form.locator('input[name="email"]').fill(`reader-${randomBytes(4).toString('hex')}@example.com`);
-  await form.locator('[data-testid="subscribe-submit"]').click();
-  await eventually(
-    async () => (await text(page, 'subscribe-message')) === 'Sắp xong: hãy kiểm tra hộp thư để xác nhận đăng ký.',
-    'the subscribe message',
-  );
-  assert.equal(path(page.url()), `/vi/posts/${post.vi}`, 'the visitor stays on the page');
+  const subscribe = async () => {
+    const form = page.locator('form[data-testid="subscribe-form"]');
+    await form.locator('input[name="email"]').fill(address);
+    await form.locator('[data-testid="subscribe-submit"]').click();
+    await eventually(
+      async () => (await text(page, 'subscribe-message')) === 'Sắp xong: hãy kiểm tra hộp thư để xác nhận đăng ký.',
+      'the subscribe message',
+    );
+    assert.equal(path(page.url()), `/vi/posts/${post.vi}`, 'the visitor stays on the page');
+  };
+  await subscribe();
+
+  // The confirmation link: a page with one button, in the site's look.
+  await page.goto(await mailedLink(address, '/subscribe/confirm'));
+  assert.equal(await page.getAttribute('body', 'data-page'), 'subscription');
+  assert.equal(await page.locator('h1').textContent(), 'Confirm your subscription');
+  assert.equal(await page.evaluate(() => document.styleSheets.length), 1, 'the site\'s stylesheet applies');
+  assert.notEqual(await page.evaluate(() => getComputedStyle(document.querySelector('.site-header')).borderBottomStyle), 'none');
+  await Promise.all([page.waitForLoadState('load'), page.locator('main form button[type="submit"]').click()]);
+  await page.locator('h1', { hasText: 'Subscription confirmed' }).waitFor();
+  await screenshot(page, 'subscription-confirmed');
+
+  // Subscribing again sends the "already subscribed" note with an unsubscribe link.
+  await page.goto(url(`/vi/posts/${post.vi}`));
+  await subscribe();
+  await page.goto(await mailedLink(address, '/unsubscribe'));
+  assert.equal(await page.locator('h1').textContent(), 'Unsubscribe');
+  await Promise.all([page.waitForLoadState('load'), page.locator('main form button[type="submit"]').click()]);
+  await page.locator('h1', { hasText: 'You have been unsubscribed' }).waitFor();
   assert.deepEqual(visitor.problems, []);
   await visitor.context.close();
 });

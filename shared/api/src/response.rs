@@ -150,6 +150,31 @@ impl ApiResponse {
         }
     }
 
+    /// This answer as a cache entry: its body and the headers named in
+    /// `kept` (lower case) that it has; the rest is rebuilt on a hit.
+    pub fn to_cached(&self, kept: &[&str]) -> sealpost_ports::CachedPage {
+        sealpost_ports::CachedPage {
+            headers: kept
+                .iter()
+                .filter_map(|n| self.header(n).map(|v| ((*n).to_owned(), v.to_owned())))
+                .collect(),
+            body: self.body.clone(),
+        }
+    }
+
+    /// A cache entry as the 200 it was stored from: its body and the headers
+    /// named in `kept` (a cache may hand back more than was stored).
+    pub fn from_cached(page: sealpost_ports::CachedPage, kept: &[&str]) -> ApiResponse {
+        let mut resp = ApiResponse::empty(200);
+        for name in kept {
+            if let Some(value) = page.header(name) {
+                resp = resp.with_header(*name, value);
+            }
+        }
+        resp.body = page.body;
+        resp
+    }
+
     /// Sets a header, replacing any existing header of that name (case-insensitive).
     pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> ApiResponse {
         let name = name.into();
@@ -188,6 +213,25 @@ mod tests {
     use crate::query::{OffsetPaging, PageInfo};
     use serde::ser::Error as _;
     use serde_json::{Value, json};
+
+    #[test]
+    fn a_cache_entry_keeps_and_restores_only_the_named_headers() {
+        let resp = ApiResponse::html(200, "<p>hi</p>".to_owned())
+            .with_header("ETag", "\"v1\"")
+            .with_header("Set-Cookie", "secret=1");
+        let mut copy = resp.to_cached(&["content-type", "etag"]);
+        assert_eq!(copy.headers.len(), 2);
+        // What a cache adds on its way back is not part of the answer.
+        copy.headers
+            .push(("cf-cache-status".to_owned(), "HIT".to_owned()));
+        let back = ApiResponse::from_cached(copy, &["content-type", "etag"]);
+        assert_eq!(back.status, 200);
+        assert_eq!(back.header("etag"), Some("\"v1\""));
+        assert_eq!(back.header("content-type"), resp.header("content-type"));
+        assert_eq!(back.header("cf-cache-status"), None);
+        assert_eq!(back.header("set-cookie"), None);
+        assert_eq!(back.body, b"<p>hi</p>");
+    }
 
     fn body(r: &ApiResponse) -> Value {
         r.body_json().expect("body is JSON")

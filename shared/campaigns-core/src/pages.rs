@@ -2,41 +2,55 @@
 //! HTML pages of the confirmation and unsubscribe links (each a form with
 //! one button, so link scanners that follow links change nothing), and the
 //! two subscription emails (the confirmation link, the "already
-//! subscribed" note). Pages are self-contained for the API's CSP
-//! (`default-src 'none'`): no scripts, no styles, no external resources;
-//! every interpolated value is escaped.
+//! subscribed" note). Pages are in the site's look: its header and its one
+//! stylesheet and icon (fingerprinted, from the site's assets), no scripts,
+//! and their own Content-Security-Policy ([`PAGE_CSP`]) that allows exactly
+//! that; every interpolated value is escaped.
 use sealpost_api::Locale;
+use sealpost_site_assets as assets;
 
 use crate::links::escape;
 
+/// The policy of these pages: the site's stylesheet and icon from its own
+/// origin, forms posting back to it, nothing else (no script at all).
+pub const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
+                            form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// What a page shows of the site it belongs to.
+#[derive(Debug, Clone, Copy)]
+pub struct Look<'a> {
+    /// The site's name, in the header (a link to its home).
+    pub site_name: &'a str,
+}
+
 /// One page: a bilingual title, paragraphs (English then Vietnamese) and an
-/// optional form.
-fn page(title_en: &str, title_vi: &str, en: &[&str], vi: &[&str], form: Option<&str>) -> String {
-    let mut out = String::with_capacity(1024);
-    out.push_str(
+/// optional form, under the site's header.
+fn page(look: Look<'_>, title: [&str; 2], en: &[&str], vi: &[&str], form: Option<&str>) -> String {
+    let [title_en, title_vi] = title.map(escape);
+    let site = escape(look.site_name);
+    let css = assets::url(assets::STYLESHEET).unwrap_or_default();
+    let icon = assets::url(assets::ICON).unwrap_or_default();
+    let mut out = String::with_capacity(2048);
+    out.push_str(&format!(
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <meta name=\"robots\" content=\"noindex\">\n<title>",
-    );
-    out.push_str(&escape(title_en));
-    out.push_str(" · ");
-    out.push_str(&escape(title_vi));
-    out.push_str("</title>\n</head>\n<body>\n<main>\n<h1>");
-    out.push_str(&escape(title_en));
-    out.push_str("</h1>\n");
+         <meta name=\"robots\" content=\"noindex\">\n\
+         <title>{title_en} · {title_vi} · {site}</title>\n\
+         <link rel=\"icon\" href=\"{icon}\" type=\"image/svg+xml\">\n\
+         <link rel=\"stylesheet\" href=\"{css}\">\n</head>\n\
+         <body data-page=\"subscription\">\n\
+         <header class=\"site-header\">\n<div class=\"wrap bar\">\
+         <a class=\"brand\" href=\"/\" data-testid=\"home-link\">{site}</a></div>\n</header>\n\
+         <main id=\"main\" class=\"wrap\">\n<h1>{title_en}</h1>\n"
+    ));
     for p in en {
-        out.push_str("<p>");
-        out.push_str(&escape(p));
-        out.push_str("</p>\n");
+        out.push_str(&format!("<p>{}</p>\n", escape(p)));
     }
-    out.push_str("<h2 lang=\"vi\">");
-    out.push_str(&escape(title_vi));
-    out.push_str("</h2>\n");
+    out.push_str(&format!("<section lang=\"vi\">\n<h2>{title_vi}</h2>\n"));
     for p in vi {
-        out.push_str("<p lang=\"vi\">");
-        out.push_str(&escape(p));
-        out.push_str("</p>\n");
+        out.push_str(&format!("<p>{}</p>\n", escape(p)));
     }
+    out.push_str("</section>\n");
     if let Some(form) = form {
         out.push_str(form);
     }
@@ -46,7 +60,7 @@ fn page(title_en: &str, title_vi: &str, en: &[&str], vi: &[&str], form: Option<&
 
 /// `GET /subscribe/confirm?token` with a genuine token: a button that
 /// POSTs the token to `/subscribe/confirm`.
-pub fn confirm_page(token: &str) -> String {
+pub fn confirm_page(look: Look<'_>, token: &str) -> String {
     let form = format!(
         "<form method=\"post\" action=\"/subscribe/confirm\">\n\
          <input type=\"hidden\" name=\"token\" value=\"{}\">\n\
@@ -55,8 +69,8 @@ pub fn confirm_page(token: &str) -> String {
         escape(token)
     );
     page(
-        "Confirm your subscription",
-        "Xác nhận đăng ký",
+        look,
+        ["Confirm your subscription", "Xác nhận đăng ký"],
         &["Press the button to start receiving our newsletter."],
         &["Nhấn nút bên dưới để bắt đầu nhận bản tin của chúng tôi."],
         Some(&form),
@@ -64,10 +78,10 @@ pub fn confirm_page(token: &str) -> String {
 }
 
 /// After a browser form confirmed the subscription.
-pub fn confirmed_page() -> String {
+pub fn confirmed_page(look: Look<'_>) -> String {
     page(
-        "Subscription confirmed",
-        "Đã xác nhận đăng ký",
+        look,
+        ["Subscription confirmed", "Đã xác nhận đăng ký"],
         &["Thank you. You will receive our newsletter from now on."],
         &["Cảm ơn bạn. Từ nay bạn sẽ nhận được bản tin của chúng tôi."],
         None,
@@ -76,7 +90,7 @@ pub fn confirmed_page() -> String {
 
 /// `GET /unsubscribe?token` with a genuine token: an RFC 8058 one-click
 /// form that POSTs `List-Unsubscribe=One-Click` to the same URL.
-pub fn unsubscribe_page(token: &str) -> String {
+pub fn unsubscribe_page(look: Look<'_>, token: &str) -> String {
     let form = format!(
         "<form method=\"post\" action=\"/unsubscribe?token={}\">\n\
          <input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">\n\
@@ -85,8 +99,8 @@ pub fn unsubscribe_page(token: &str) -> String {
         escape(token)
     );
     page(
-        "Unsubscribe",
-        "Hủy đăng ký",
+        look,
+        ["Unsubscribe", "Hủy đăng ký"],
         &["Press the button to stop receiving our newsletter."],
         &["Nhấn nút bên dưới để ngừng nhận bản tin của chúng tôi."],
         Some(&form),
@@ -94,10 +108,10 @@ pub fn unsubscribe_page(token: &str) -> String {
 }
 
 /// After a browser form unsubscribed.
-pub fn unsubscribed_page() -> String {
+pub fn unsubscribed_page(look: Look<'_>) -> String {
     page(
-        "You have been unsubscribed",
-        "Bạn đã hủy đăng ký",
+        look,
+        ["You have been unsubscribed", "Bạn đã hủy đăng ký"],
         &["You will not receive our newsletter any more."],
         &["Bạn sẽ không nhận được bản tin của chúng tôi nữa."],
         None,
@@ -105,10 +119,13 @@ pub fn unsubscribed_page() -> String {
 }
 
 /// A link whose token is missing, forged, altered or expired (status 400).
-pub fn invalid_link_page() -> String {
+pub fn invalid_link_page(look: Look<'_>) -> String {
     page(
-        "Invalid or expired link",
-        "Liên kết không hợp lệ hoặc đã hết hạn",
+        look,
+        [
+            "Invalid or expired link",
+            "Liên kết không hợp lệ hoặc đã hết hạn",
+        ],
         &["This link does not work (any more). Subscribe again to get a new one."],
         &["Liên kết này không (còn) dùng được. Hãy đăng ký lại để nhận liên kết mới."],
         None,
@@ -198,26 +215,36 @@ pub fn already_subscribed_email(locale: Locale, unsubscribe_url: &str) -> EmailT
 mod tests {
     use super::*;
 
-    fn is_self_contained(html: &str) {
+    const LOOK: Look<'static> = Look {
+        site_name: "Sổ tay <Lan>",
+    };
+
+    /// What the page's policy allows and nothing more: the site's
+    /// stylesheet and icon, no script, no inline style, no other origin.
+    fn keeps_to_its_policy(html: &str) {
         assert!(html.starts_with("<!doctype html>"));
         assert!(html.contains("<meta charset=\"utf-8\">"));
-        for banned in [
-            "<script", "style=", "<style", "<link", "<img", "http://", "https://",
-        ] {
+        for banned in ["<script", "style=", "<style", "<img", "http://", "https://"] {
             assert!(!html.contains(banned), "{banned} in {html}");
         }
+        let css = assets::url(assets::STYLESHEET).unwrap();
+        assert!(html.contains(&format!("<link rel=\"stylesheet\" href=\"{css}\">")));
+        assert_eq!(html.matches("<link").count(), 2, "{html}");
     }
 
     #[test]
-    fn pages_are_self_contained_noindex_and_bilingual() {
+    fn pages_are_in_the_sites_look_noindex_and_bilingual() {
         for html in [
-            confirm_page("a.b.1.c"),
-            confirmed_page(),
-            unsubscribe_page("a.b"),
-            unsubscribed_page(),
-            invalid_link_page(),
+            confirm_page(LOOK, "a.b.1.c"),
+            confirmed_page(LOOK),
+            unsubscribe_page(LOOK, "a.b"),
+            unsubscribed_page(LOOK),
+            invalid_link_page(LOOK),
         ] {
-            is_self_contained(&html);
+            keeps_to_its_policy(&html);
+            assert!(html.contains(
+                "<a class=\"brand\" href=\"/\" data-testid=\"home-link\">Sổ tay &lt;Lan&gt;</a>"
+            ));
             assert!(html.contains("<meta name=\"robots\" content=\"noindex\">"));
             assert!(html.contains("<meta name=\"viewport\""));
             assert!(html.contains("lang=\"vi\""));
@@ -226,10 +253,10 @@ mod tests {
 
     #[test]
     fn tokens_are_escaped_into_the_forms() {
-        let html = confirm_page("x\"><script>");
+        let html = confirm_page(LOOK, "x\"><script>");
         assert!(html.contains("value=\"x&quot;&gt;&lt;script&gt;\""));
         assert!(!html.contains("<script>"));
-        let html = unsubscribe_page("t\"&");
+        let html = unsubscribe_page(LOOK, "t\"&");
         assert!(html.contains("action=\"/unsubscribe?token=t&quot;&amp;\""));
         assert!(html.contains("name=\"List-Unsubscribe\" value=\"One-Click\""));
     }

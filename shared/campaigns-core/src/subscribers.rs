@@ -91,9 +91,9 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, T: Turnstile, M: Mailer, P: Pause
     pub async fn handle(&self, input: &ApiRequest) -> Answer {
         match input.id() {
             RouteId::Subscribe => self.subscribe(input).await,
-            RouteId::SubscribeConfirmPage => Ok(self.confirm_page(input)),
+            RouteId::SubscribeConfirmPage => Ok(self.confirm_page(input).await),
             RouteId::SubscribeConfirm => self.confirm(input).await,
-            RouteId::UnsubscribePage => Ok(self.unsubscribe_page(input)),
+            RouteId::UnsubscribePage => Ok(self.unsubscribe_page(input).await),
             RouteId::Unsubscribe => self.unsubscribe(input).await,
             RouteId::AdminSubscribers => self.admin_list(input).await,
             RouteId::DevSubscribers if self.dev => self.dev_seed(input).await,

@@ -198,6 +198,22 @@ fn opening_the_confirmation_page_changes_nothing() {
 }
 
 #[test]
+fn the_confirmation_page_wears_the_sites_name_and_stylesheet_under_a_policy_without_scripts() {
+    let w = World::new(11);
+    w.db.exec_raw("UPDATE sites SET name = 'Sổ tay Lan' WHERE id = 'default'");
+    w.subscribe("look@example.com", "vi");
+    let r = w.confirm_page(&w.confirm_token("look@example.com"));
+    assert_eq!(r.status, 200);
+    let html = text(&r);
+    assert!(html.contains(">Sổ tay Lan</a>"), "{html}");
+    let css = sealpost_site_assets::url(sealpost_site_assets::STYLESHEET).unwrap();
+    assert!(html.contains(&format!("href=\"{css}\"")), "{html}");
+    let csp = r.header("content-security-policy").unwrap();
+    assert!(csp.contains("style-src 'self'") && csp.contains("frame-ancestors 'none'"));
+    assert!(!csp.contains("script-src") && csp.starts_with("default-src 'none'"));
+}
+
+#[test]
 fn a_browser_form_confirmation_gets_an_html_page() {
     let w = World::new(9);
     w.subscribe("form@example.com", "en");

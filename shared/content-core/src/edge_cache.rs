@@ -15,14 +15,14 @@
 //!   lifetime).
 use sealpost_api::routes::RouteId;
 use sealpost_api::{ApiRequest, ApiResponse, Outcome};
-use sealpost_ports::{CachedPage, Clock, PageCache, RateLimiter, Rng, SiteId, SitePurge, Sql};
+use sealpost_ports::{Clock, PageCache, RateLimiter, Rng, SiteId, SitePurge, Sql};
 
 use crate::cache::{PUBLIC_CACHE_CONTROL, none_match};
 use sealpost_api::Locale;
 
 use crate::model;
 use crate::service::Content;
-use crate::stale::{self, Shown};
+use crate::stale;
 
 /// The host of every key; not a real origin.
 const KEY_ORIGIN: &str = "https://content-cache.internal";
@@ -53,46 +53,6 @@ pub fn request_key(req: &ApiRequest) -> Option<String> {
         Some(l) => Locale::parse(l)?.as_str(),
     };
     model::is_slug(slug, model::SLUG_MAX).then(|| key(&req.site, slug, lang))
-}
-
-/// The admin routes that change what `GET /posts/{slug}` answers.
-pub fn is_post_mutation(route: RouteId) -> bool {
-    matches!(
-        route,
-        RouteId::AdminPostUpdate
-            | RouteId::AdminPostPublish
-            | RouteId::AdminPostSchedule
-            | RouteId::AdminPostUnpublish
-            | RouteId::AdminPostDelete
-    )
-}
-
-fn stored(resp: &ApiResponse) -> CachedPage {
-    CachedPage {
-        headers: KEPT
-            .iter()
-            .filter_map(|name| {
-                resp.header(name)
-                    .map(|v| ((*name).to_owned(), v.to_owned()))
-            })
-            .collect(),
-        body: resp.body.clone(),
-    }
-}
-
-fn restored(page: CachedPage) -> ApiResponse {
-    let mut resp = ApiResponse {
-        status: 200,
-        headers: Vec::new(),
-        body: Vec::new(),
-    };
-    for name in KEPT {
-        if let Some(value) = page.header(name) {
-            resp = resp.with_header(name, value);
-        }
-    }
-    resp.body = page.body;
-    resp
 }
 
 /// The client's answer for a public post: a 200 with `ETag` and
@@ -139,38 +99,29 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, P: PageCache, U: SitePurge>
     Content<'_, S, C, R, L, P, U>
 {
     /// Serves `req` with the edge cache: a cached public post answers
-    /// without the database; a miss is stored; a change of a post purges
-    /// the entries of every slug it has or had, and the site's pages
-    /// showing it ([`stale::purge`]).
+    /// without the database; a miss is stored; a change of a post goes
+    /// through [`Content::serve_post_mutation`], which purges what it showed.
     pub async fn serve(&self, req: &ApiRequest) -> Outcome {
         let if_none_match = req.header("if-none-match");
         if let Some(key) = request_key(req) {
             if let Some(hit) = self.pages.get(&key).await {
-                return Ok(conditional(restored(hit), if_none_match, "hit"));
+                return Ok(conditional(
+                    ApiResponse::from_cached(hit, &KEPT),
+                    if_none_match,
+                    "hit",
+                ));
             }
             // The 304 is decided on the full answer, below.
             let resp = self.handle_unconditional(req).await?;
             if resp.status == 200 {
-                self.pages.put(key, stored(&resp), STORE_MAX_AGE_SECS);
+                self.pages
+                    .put(key, resp.to_cached(&KEPT), STORE_MAX_AGE_SECS);
             }
             return Ok(conditional(resp, if_none_match, "miss"));
         }
-        if !is_post_mutation(req.id()) {
-            return self.handle(req).await;
+        if stale::is_post_mutation(req.id()) {
+            return self.serve_post_mutation(req).await;
         }
-        let id = req.param("id").unwrap_or_default();
-        // A PATCH may rename slugs and retag: note the old ones (only for a
-        // caller with a token; without one the change is refused anyway).
-        let mut shown = if req.id() == RouteId::AdminPostUpdate && req.authorization().is_some() {
-            stale::shown(&self.db, id).await?
-        } else {
-            Shown::default()
-        };
-        let resp = self.handle(req).await?;
-        if (200..300).contains(&resp.status) {
-            shown.extend(stale::shown(&self.db, id).await?);
-            stale::purge(self.pages, self.site_purge, self.db.site(), &shown).await;
-        }
-        Ok(resp)
+        self.handle(req).await
     }
 }

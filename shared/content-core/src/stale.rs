@@ -3,14 +3,54 @@
 //! ([`edge_cache::purge`]) and the site worker's cached pages that show it
 //! (its page under each slug, the homes, the feeds, the sitemap, its tags'
 //! pages: `sealpost_api::pages::pages_showing_post`, through the
-//! [`SitePurge`] port). Run after every admin change of a post and after
-//! the cron publishes; both purges are best effort.
-use sealpost_api::{Failure, Locale};
-use sealpost_ports::{PageCache, PortError, SiteDb, SiteId, SitePurge, Sql};
+//! [`SitePurge`] port). Run after every admin change of a post
+//! ([`Content::serve_post_mutation`]) and after the cron publishes; both
+//! purges are best effort.
+use sealpost_api::routes::RouteId;
+use sealpost_api::{ApiRequest, Failure, Locale, Outcome};
+use sealpost_ports::{
+    Clock, PageCache, PortError, RateLimiter, Rng, SiteDb, SiteId, SitePurge, Sql,
+};
 use serde::Deserialize;
 
 use crate::edge_cache;
 use crate::publish::Published;
+use crate::service::Content;
+
+/// The admin routes that change what `GET /posts/{slug}` answers.
+pub fn is_post_mutation(route: RouteId) -> bool {
+    matches!(
+        route,
+        RouteId::AdminPostUpdate
+            | RouteId::AdminPostPublish
+            | RouteId::AdminPostSchedule
+            | RouteId::AdminPostUnpublish
+            | RouteId::AdminPostDelete
+    )
+}
+
+impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, P: PageCache, U: SitePurge>
+    Content<'_, S, C, R, L, P, U>
+{
+    /// Serves an admin change of a post ([`is_post_mutation`]) and, when it
+    /// succeeded, purges what the post showed before and after it.
+    pub(crate) async fn serve_post_mutation(&self, req: &ApiRequest) -> Outcome {
+        let id = req.param("id").unwrap_or_default();
+        // A PATCH may rename slugs and retag: note the old ones (only for a
+        // caller with a token; without one the change is refused anyway).
+        let mut before = if req.id() == RouteId::AdminPostUpdate && req.authorization().is_some() {
+            shown(&self.db, id).await?
+        } else {
+            Shown::default()
+        };
+        let resp = self.handle(req).await?;
+        if (200..300).contains(&resp.status) {
+            before.extend(shown(&self.db, id).await?);
+            purge(self.pages, self.site_purge, self.db.site(), &before).await;
+        }
+        Ok(resp)
+    }
+}
 
 /// Where a post shows: its (language, slug) pairs and its tags.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -368,8 +368,8 @@ mod tests {
     /// the error codes' map (`AUTH_LOCKED: 'locked'`).
     fn keys_the_scripts_ask_for() -> Vec<String> {
         let scripts = [
-            include_str!("../assets/js/app.js"),
-            include_str!("../assets/js/account.js"),
+            include_str!("../../site-assets/assets/js/app.js"),
+            include_str!("../../site-assets/assets/js/account.js"),
         ];
         let mut keys = Vec::new();
         for script in scripts {

@@ -5,7 +5,7 @@
 //! templates, and are cached whole through [`sealpost_ports::PageCache`].
 #![forbid(unsafe_code)]
 
-pub mod assets;
+pub use sealpost_site_assets as assets;
 pub mod data;
 pub mod feeds;
 pub mod i18n;

@@ -6,7 +6,7 @@
 //! headers. Purges drop the cached copies of the paths a writer names.
 use rand_core::CryptoRngCore;
 use sealpost_api::{ApiResponse, Failure, Locale, Method, Upstream, pages};
-use sealpost_ports::{CachedPage, PageCache, SiteDb, Sql};
+use sealpost_ports::{PageCache, SiteDb, Sql};
 
 use crate::data::{ListQuery, Reader};
 use crate::i18n::Text;
@@ -87,7 +87,7 @@ impl<U: Upstream, S: Sql, P: PageCache> Site<'_, U, S, P> {
                 }));
             }
             Page::Favicon => {
-                let icon = assets::url("icon.svg").unwrap_or_default();
+                let icon = assets::url(assets::ICON).unwrap_or_default();
                 let served = icon.trim_start_matches(pages::ASSETS_PREFIX);
                 return Ok(assets::serve(served)
                     .map(|mut r| {
@@ -108,13 +108,14 @@ impl<U: Upstream, S: Sql, P: PageCache> Site<'_, U, S, P> {
         let cacheable = req.query.is_empty() && is_cacheable(&page);
         let key = pages::cache_key(&req.site, &req.path, lang);
         if cacheable && let Some(copy) = self.cache.get(&key).await {
-            return Ok(self.finish(req, &page, restored(copy), "hit"));
+            return Ok(self.finish(req, &page, ApiResponse::from_cached(copy, &KEPT), "hit"));
         }
         let mut resp = self.render(req, &page, lang).await?;
         let tag = policy::etag(&resp.body);
         resp = resp.with_header("ETag", tag);
         let state = if cacheable && resp.status == 200 {
-            self.cache.put(key, stored(&resp), CACHE_MAX_AGE_SECS);
+            self.cache
+                .put(key, resp.to_cached(&KEPT), CACHE_MAX_AGE_SECS);
             "miss"
         } else {
             "bypass"
@@ -151,7 +152,7 @@ impl<U: Upstream, S: Sql, P: PageCache> Site<'_, U, S, P> {
         let t = Text::of(lang);
         let page = render::ErrorPage {
             t,
-            css: assets::url("site.css").unwrap_or_default(),
+            css: assets::url(assets::STYLESHEET).unwrap_or_default(),
             home_href: pages::home_path(lang),
             request_id: escape_id(request_id),
         };
@@ -411,27 +412,6 @@ fn text(status: u16, content_type: &str, body: String) -> ApiResponse {
         headers: vec![("content-type".into(), content_type.into())],
         body: body.into_bytes(),
     }
-}
-
-fn stored(resp: &ApiResponse) -> CachedPage {
-    CachedPage {
-        headers: KEPT
-            .iter()
-            .filter_map(|n| resp.header(n).map(|v| ((*n).to_owned(), v.to_owned())))
-            .collect(),
-        body: resp.body.clone(),
-    }
-}
-
-fn restored(copy: CachedPage) -> ApiResponse {
-    let mut resp = ApiResponse::empty(200);
-    for name in KEPT {
-        if let Some(v) = copy.header(name) {
-            resp = resp.with_header(name, v);
-        }
-    }
-    resp.body = copy.body;
-    resp
 }
 
 /// A request id as page text (ids are base64url; anything else is dropped).

@@ -5,7 +5,7 @@
 //! else with JSON.
 use sealpost_api::body::{FORM_MEDIA_TYPE, media_type, parse_form, parse_json};
 use sealpost_api::{ApiError, ApiRequest, ApiResponse, ErrorCode};
-use sealpost_ports::{Clock, PortError, RateLimiter, Rng, Sql};
+use sealpost_ports::{Clock, PortError, RateLimiter, Rng, Sql, site_profile};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -43,22 +43,41 @@ fn is_blank(body: &[u8]) -> bool {
     body.iter().all(u8::is_ascii_whitespace)
 }
 
-/// An HTML page that is never cached (it answers one link).
+/// An HTML page that is never cached (it answers one link), under its own
+/// policy.
 fn html(status: u16, page: String) -> ApiResponse {
-    ApiResponse::html(status, page).with_header("cache-control", "no-store")
+    ApiResponse::html(status, page)
+        .with_header("cache-control", "no-store")
+        .with_header("content-security-policy", pages::PAGE_CSP)
 }
+
+/// The site's name when its row cannot be read: the page still works.
+const FALLBACK_SITE_NAME: &str = "Sealpost";
 
 impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, T: Turnstile, M: Mailer, P: Pause>
     Subscriptions<'_, S, C, R, L, T, M, P>
 {
+    /// The page `render` draws in this site's look, answered with `status`.
+    async fn page(
+        &self,
+        status: u16,
+        render: impl FnOnce(pages::Look<'_>) -> String,
+    ) -> ApiResponse {
+        let profile = site_profile(&self.db).await.ok();
+        let site_name = profile
+            .as_ref()
+            .map_or(FALLBACK_SITE_NAME, |p| p.name.as_str());
+        html(status, render(pages::Look { site_name }))
+    }
+
     /// `GET /subscribe/confirm?token`: a page with a button; no write.
-    pub(super) fn confirm_page(&self, input: &ApiRequest) -> ApiResponse {
+    pub(super) async fn confirm_page(&self, input: &ApiRequest) -> ApiResponse {
         let now = self.clock.now_ms();
         match input.query.get("token").map(str::trim) {
             Some(token) if self.keys.check_confirm(token, now).is_some() => {
-                html(200, pages::confirm_page(token))
+                self.page(200, |l| pages::confirm_page(l, token)).await
             }
-            _ => html(400, pages::invalid_link_page()),
+            _ => self.page(400, pages::invalid_link_page).await,
         }
     }
 
@@ -85,13 +104,13 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, T: Turnstile, M: Mailer, P: Pause
             None => false,
         };
         match (confirmed, browser) {
-            (true, true) => Ok(html(200, pages::confirmed_page())),
+            (true, true) => Ok(self.page(200, pages::confirmed_page).await),
             (true, false) => Ok(ApiResponse::mutation(
                 200,
                 "Subscription confirmed",
                 &json!({"status": "confirmed"}),
             )),
-            (false, true) => Ok(html(400, pages::invalid_link_page())),
+            (false, true) => Ok(self.page(400, pages::invalid_link_page).await),
             (false, false) => Err(token_invalid()),
         }
     }
@@ -136,12 +155,12 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, T: Turnstile, M: Mailer, P: Pause
     }
 
     /// `GET /unsubscribe?token`: a one-click form; no write.
-    pub(super) fn unsubscribe_page(&self, input: &ApiRequest) -> ApiResponse {
+    pub(super) async fn unsubscribe_page(&self, input: &ApiRequest) -> ApiResponse {
         match input.query.get("token").map(str::trim) {
             Some(token) if self.keys.check_unsubscribe(token).is_some() => {
-                html(200, pages::unsubscribe_page(token))
+                self.page(200, |l| pages::unsubscribe_page(l, token)).await
             }
-            _ => html(400, pages::invalid_link_page()),
+            _ => self.page(400, pages::invalid_link_page).await,
         }
     }
 
@@ -184,7 +203,7 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, T: Turnstile, M: Mailer, P: Pause
         };
         let Some(id) = self.keys.check_unsubscribe(&token) else {
             return if browser {
-                Ok(html(400, pages::invalid_link_page()))
+                Ok(self.page(400, pages::invalid_link_page).await)
             } else {
                 Err(token_invalid())
             };
@@ -209,7 +228,7 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, T: Turnstile, M: Mailer, P: Pause
             ])
             .await?;
         if browser {
-            Ok(html(200, pages::unsubscribed_page()))
+            Ok(self.page(200, pages::unsubscribed_page).await)
         } else {
             Ok(ApiResponse::mutation(
                 200,

@@ -2,7 +2,10 @@
 //! names (`site.<10 hex of SHA-256>.css`, by `build.rs`): pages link them by
 //! their logical name ([`url`]), and they are served forever-cacheable
 //! ([`serve`]); a name that is not the current fingerprint is a 404, so a
-//! stale page never gets new bytes under an old name.
+//! stale page never gets new bytes under an old name. Every page in the
+//! site's look links its stylesheet through here, the site's own and the
+//! subscription pages the campaigns worker answers.
+#![forbid(unsafe_code)]
 use sealpost_api::ApiResponse;
 
 /// One embedded file.
@@ -18,15 +21,24 @@ pub struct Asset {
 /// Every embedded file.
 pub static ASSETS: &[Asset] = include!(concat!(env!("OUT_DIR"), "/assets.rs"));
 
+/// Every file's (name in the source tree, served name), without the bytes.
+static NAMES: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/names.rs"));
+
+/// The stylesheet every page in the site's look links.
+pub const STYLESHEET: &str = "site.css";
+
+/// The icon every page in the site's look links.
+pub const ICON: &str = "icon.svg";
+
 /// How long a browser and the edge may keep a fingerprinted file.
 pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
 /// The served path of the file named `name` in the source tree.
 pub fn url(name: &str) -> Option<String> {
-    ASSETS
+    NAMES
         .iter()
-        .find(|a| a.name == name)
-        .map(|a| format!("{}{}", sealpost_api::pages::ASSETS_PREFIX, a.served))
+        .find(|(logical, _)| *logical == name)
+        .map(|(_, served)| format!("{}{served}", sealpost_api::pages::ASSETS_PREFIX))
 }
 
 /// The `Content-Type` of a file, by its extension.
@@ -76,6 +88,15 @@ mod tests {
     fn the_plain_name_or_an_old_fingerprint_is_not_served() {
         assert!(serve("site.css").is_none());
         assert!(serve("site.0000000000.css").is_none());
+    }
+
+    #[test]
+    fn every_embedded_file_is_linked_under_the_name_it_is_served_by() {
+        assert_eq!(NAMES.len(), ASSETS.len());
+        for a in ASSETS {
+            let path = url(a.name).unwrap();
+            assert_eq!(path.strip_prefix("/assets/"), Some(a.served));
+        }
     }
 
     #[test]

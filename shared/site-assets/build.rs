@@ -1,8 +1,9 @@
 //! Fingerprints the site's static files: every file under `assets/` (CSS,
 //! JS, icons) and the browser build of edge-seal (`../seal-js/pkg/web`,
 //! made by `scripts/build-seal-js`) gets a name carrying the first 10 hex
-//! digits of its SHA-256, and a table of them is generated for
-//! `src/assets.rs`, which embeds the bytes.
+//! digits of its SHA-256. Two tables are generated for `src/lib.rs`: the
+//! names alone (what a page needs to link a file, so a worker that only
+//! links them does not carry the bytes) and the files with their bytes.
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::{env, fs};
@@ -29,6 +30,7 @@ fn main() {
     files.sort();
 
     let mut out = String::from("&[\n");
+    let mut names = String::from("&[\n");
     for (logical, path) in &files {
         println!("cargo:rerun-if-changed={}", path.display());
         let bytes = fs::read(path).unwrap();
@@ -36,6 +38,7 @@ fn main() {
         let hex: String = hash[..5].iter().map(|b| format!("{b:02x}")).collect();
         let (stem, ext) = logical.rsplit_once('.').unwrap_or((logical, ""));
         let served = format!("{stem}.{hex}.{ext}");
+        writeln!(names, "    ({logical:?}, {served:?}),").unwrap();
         writeln!(
             out,
             "    Asset {{ name: {logical:?}, served: {served:?}, bytes: include_bytes!({:?}) }},",
@@ -44,8 +47,10 @@ fn main() {
         .unwrap();
     }
     out.push(']');
-    let dest = PathBuf::from(env::var("OUT_DIR").unwrap()).join("assets.rs");
-    fs::write(dest, out).unwrap();
+    names.push(']');
+    let dir = PathBuf::from(env::var("OUT_DIR").unwrap());
+    fs::write(dir.join("assets.rs"), out).unwrap();
+    fs::write(dir.join("names.rs"), names).unwrap();
 }
 
 /// Every file under `dir`, named by its path relative to `base` with `/`
