@@ -21,6 +21,7 @@ pub mod health;
 pub mod locale;
 pub mod method;
 pub mod pages;
+pub mod posts;
 pub mod query;
 pub mod request;
 pub mod response;

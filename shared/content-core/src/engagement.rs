@@ -157,7 +157,7 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, P: PageCache, U: SitePurge>
             &json!({
                 "postId": id,
                 "score": score,
-                "rating": model::rating(agg.rating_sum, agg.rating_count),
+                "rating": model::Rating::of(agg.rating_sum, agg.rating_count),
             }),
         ))
     }

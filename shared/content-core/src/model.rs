@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use sealpost_api::Validator;
 use sealpost_markdown as markdown;
 use sealpost_ports::rfc3339;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
 
 /// Slug length, characters of `[a-z0-9-]`.
@@ -341,42 +341,7 @@ pub fn admin_view(post: &PostRow, translations: &[TranslationRow], with_body: bo
     })
 }
 
-/// `author` of a public post.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Author {
-    pub id: String,
-    pub display_name: String,
-}
-
-/// One item of `GET /posts`.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PublicItem {
-    pub id: String,
-    pub slug: String,
-    pub lang: String,
-    pub title: String,
-    pub excerpt: String,
-    pub tags: Vec<String>,
-    pub published_at: String,
-    pub author: Author,
-    pub rating: Value,
-    pub views: u64,
-}
-
-/// `rating`: `{average, count}`, the average to one decimal (`null` with
-/// no rating).
-pub fn rating(sum: i64, count: i64) -> Value {
-    if count <= 0 {
-        return json!({"average": null, "count": 0});
-    }
-    // Integer rounding (half up) of sum/count to tenths: exact, no float drift.
-    let tenths = (sum * 20 + count) / (count * 2);
-    #[allow(clippy::cast_precision_loss)]
-    let average = tenths as f64 / 10.0;
-    json!({"average": average, "count": count})
-}
+pub use sealpost_api::posts::{Author, PostItem as PublicItem, Rating};
 
 /// `publishedAt` as RFC 3339.
 pub fn published(ms: Option<i64>) -> String {

@@ -10,36 +10,7 @@ use sealpost_ports::SiteId;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-/// `{average, count}`; `average` is `null` while nobody rated.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct Rating {
-    pub average: Option<f64>,
-    pub count: u64,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Author {
-    pub id: String,
-    pub display_name: String,
-}
-
-/// A post as lists show it (`GET /posts` items).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PostItem {
-    pub id: String,
-    pub slug: String,
-    pub lang: String,
-    pub title: String,
-    pub excerpt: String,
-    pub tags: Vec<String>,
-    pub published_at: String,
-    pub author: Author,
-    #[serde(default)]
-    pub rating: Rating,
-    pub views: u64,
-}
+pub use sealpost_api::posts::{Author, PostItem, Rating};
 
 /// Another language of a post.
 #[derive(Debug, Clone, Deserialize)]

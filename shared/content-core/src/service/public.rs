@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::{Answer, Content, Failure, api_url, fts_query, not_found, page_url};
 use crate::cache;
-use crate::model::{self, Author, PublicItem, QUERY_MAX};
+use crate::model::{self, Author, PublicItem, QUERY_MAX, Rating};
 
 /// A row of `GET /posts`.
 #[derive(Deserialize)]
@@ -51,7 +51,7 @@ impl PublicRow {
                 id: self.author_id.clone(),
                 display_name: self.author_name.clone().unwrap_or_default(),
             },
-            rating: model::rating(self.rating_sum, self.rating_count),
+            rating: Rating::of(self.rating_sum, self.rating_count),
             views: u64::try_from(self.view_count).unwrap_or(0),
         }
     }
