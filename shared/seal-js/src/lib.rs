@@ -22,9 +22,7 @@
 //! client's refusal of an unsealed answer) or `TYPE_ERROR` for arguments of
 //! the wrong form.
 
-use sealpost_seal::{
-    KeyConfig, PublicKey, ResponseOpener, SealError, SealedResponse, SecretKey, unb64,
-};
+use sealpost_seal::{KeyConfig, PublicKey, ReadError, ResponseOpener, SealError, SecretKey, unb64};
 use wasm_bindgen::prelude::*;
 
 /// A thrown `Error` named `SealError`, with `code`.
@@ -156,14 +154,7 @@ pub fn seal_with(
 /// to believe an answer is `Opener.read`'s decision.
 #[wasm_bindgen(js_name = isSealed)]
 pub fn is_sealed(response_text: &str) -> bool {
-    #[derive(serde::Deserialize)]
-    struct Outer {
-        #[allow(dead_code)]
-        success: bool,
-        #[allow(dead_code)]
-        data: SealedResponse,
-    }
-    serde_json::from_str::<Outer>(response_text).is_ok()
+    sealpost_seal::is_sealed(response_text.as_bytes())
 }
 
 /// Opens the sealed response to one request. Call `free()` when done (or let
@@ -209,40 +200,13 @@ impl Opener {
         status: u16,
         #[wasm_bindgen(js_name = responseText)] response_text: &str,
     ) -> Result<String, JsValue> {
-        if is_sealed(response_text) {
-            return self.open(status, response_text);
-        }
-        unsealed_error_envelope(status, response_text)
-            .map(|()| response_text.to_owned())
-            .map_err(|why| error("SEAL_UNSEALED", &why))
-    }
-}
-
-/// Whether an unsealed answer may be believed: an error envelope under an
-/// error status. Why not, otherwise.
-fn unsealed_error_envelope(status: u16, text: &str) -> Result<(), String> {
-    #[derive(serde::Deserialize)]
-    struct Code {
-        #[allow(dead_code)]
-        code: String,
-    }
-    #[derive(serde::Deserialize)]
-    struct Envelope {
-        success: bool,
-        #[allow(dead_code)]
-        error: Code,
-    }
-    if !(400..=599).contains(&status) {
-        return Err(format!(
-            "refused an unsealed {status} answer to a sealed request: only error answers \
-             (4xx/5xx) may come unsealed, so this one may have been written by anyone on the path"
-        ));
-    }
-    match serde_json::from_str::<Envelope>(text) {
-        Ok(envelope) if !envelope.success => Ok(()),
-        _ => Err(format!(
-            "refused an unsealed {status} answer to a sealed request: it is not an error \
-             envelope ({{\"success\":false,\"error\":{{\"code\":…}}}})"
-        )),
+        let inner = self
+            .inner
+            .read(status, response_text.as_bytes())
+            .map_err(|e| match e {
+                ReadError::Sealed(e) => seal_error(e),
+                unsealed => error("SEAL_UNSEALED", &unsealed.to_string()),
+            })?;
+        String::from_utf8(inner).map_err(|_| seal_error(SealError::Malformed))
     }
 }

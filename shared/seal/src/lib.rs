@@ -51,12 +51,14 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod answer;
 pub mod hpke;
 mod keys;
 mod request;
 mod response;
 mod wire;
 
+pub use answer::{ReadError, is_sealed};
 pub use keys::{PublicKey, SecretKey};
 pub use request::{
     ClientRequest, open_request, request_aad, request_info, seal_request, seal_request_with,

@@ -105,11 +105,11 @@ impl<U: Upstream> SessionCall<'_, U> {
         let answer = self.upstream.call(call).await?;
         // Auth seals its answer, unless it refused before it could open the
         // request (SEAL_*, RATE_LIMITED): those are plain error envelopes.
-        let opened = match sealed.opener.open(answer.status, &answer.body) {
-            Ok(inner) => Zeroizing::new(inner),
-            Err(_) if answer.status >= 400 => Zeroizing::new(answer.body.clone()),
-            Err(e) => return Err(Failure::Codec(format!("opening the refresh: {e}"))),
-        };
+        let opened = sealed
+            .opener
+            .read(answer.status, &answer.body)
+            .map(Zeroizing::new)
+            .map_err(|e| Failure::Codec(format!("reading the refresh answer: {e}")))?;
         let inner: serde_json::Value =
             serde_json::from_slice(&opened).map_err(|e| Failure::Codec(e.to_string()))?;
         let tokens = &inner["data"]["tokens"];
