@@ -192,6 +192,17 @@ pub fn admin_token(client: &BenchClient, email: &str, password: &str) -> String 
         .to_owned()
 }
 
+/// Creates `post` (`POST /admin/posts`) and publishes it, as the editor
+/// holding `token`; answers its id.
+pub fn create_and_publish(client: &BenchClient, token: &str, post: &Value) -> String {
+    let (status, body) = client.post_json_fresh("/admin/posts", token, Some(post));
+    assert_eq!(status, 201, "create a post: {body}");
+    let id = body["data"]["id"].as_str().expect("post id").to_owned();
+    let (status, body) = client.post_json_fresh(&format!("/admin/posts/{id}/publish"), token, None);
+    assert_eq!(status, 200, "publish post {id}: {body}");
+    id
+}
+
 impl BenchClient {
     /// A sealed POST from a fresh client address, timing ignored.
     pub fn sealed_fresh(&self, path: &str, bearer: Option<&str>, inner: &Value) -> (u16, Value) {

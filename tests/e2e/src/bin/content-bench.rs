@@ -10,7 +10,7 @@
 //! a few tags. Prints the English slug of the last post on stdout, for
 //! `scripts/bench` to point wrk at.
 use rand_core::{OsRng, RngCore};
-use sealpost_e2e::bench::{BenchClient, admin_token, note, out};
+use sealpost_e2e::bench::{BenchClient, admin_token, create_and_publish, note, out};
 use serde_json::json;
 
 /// About 2 KB of Markdown: headings, paragraphs, a list, a table, code.
@@ -46,12 +46,7 @@ fn seed(base: &str, email: &str, password: &str, n: usize) {
             },
             "tags": [tags[i % 5], tags[(i + 1) % 5], tags[(i + 2) % 5]]
         });
-        let (status, body) = client.post_json_fresh("/admin/posts", &token, Some(&post));
-        assert_eq!(status, 201, "create post {i}: {body}");
-        let id = body["data"]["id"].as_str().expect("post id");
-        let (status, body) =
-            client.post_json_fresh(&format!("/admin/posts/{id}/publish"), &token, None);
-        assert_eq!(status, 200, "publish post {i}: {body}");
+        create_and_publish(&client, &token, &post);
         last_slug = slug;
     }
     note(&format!("seeded and published {n} posts"));

@@ -7,7 +7,7 @@
 //! `scripts/admin --local`, password only; the password is not kept): it
 //! logs in, enrols TOTP (which `/admin/*` needs), and publishes the posts
 //! below through the admin API, as an editor would.
-use sealpost_e2e::bench::{BenchClient, admin_token, note};
+use sealpost_e2e::bench::{BenchClient, admin_token, create_and_publish, note};
 use serde_json::{Value, json};
 
 /// The sample posts, each in English and Vietnamese.
@@ -87,12 +87,7 @@ fn main() {
     let client = BenchClient::new(&base);
     let token = admin_token(&client, &email, &password);
     for post in posts() {
-        let (status, body) = client.post_json_fresh("/admin/posts", &token, Some(&post));
-        assert_eq!(status, 201, "create the sample post: {body}");
-        let id = body["data"]["id"].as_str().expect("post id");
-        let (status, body) =
-            client.post_json_fresh(&format!("/admin/posts/{id}/publish"), &token, None);
-        assert_eq!(status, 200, "publish the sample post: {body}");
+        create_and_publish(&client, &token, &post);
     }
     note("published the sample posts");
 }
