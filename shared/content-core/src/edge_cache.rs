@@ -22,7 +22,6 @@ use sealpost_api::Locale;
 
 use crate::model;
 use crate::service::Content;
-use crate::stale;
 
 /// The host of every key; not a real origin.
 const KEY_ORIGIN: &str = "https://content-cache.internal";
@@ -53,6 +52,18 @@ pub fn request_key(req: &ApiRequest) -> Option<String> {
         Some(l) => Locale::parse(l)?.as_str(),
     };
     model::is_slug(slug, model::SLUG_MAX).then(|| key(&req.site, slug, lang))
+}
+
+/// The admin routes that change what `GET /posts/{slug}` answers.
+pub fn is_post_mutation(route: RouteId) -> bool {
+    matches!(
+        route,
+        RouteId::AdminPostUpdate
+            | RouteId::AdminPostPublish
+            | RouteId::AdminPostSchedule
+            | RouteId::AdminPostUnpublish
+            | RouteId::AdminPostDelete
+    )
 }
 
 /// The client's answer for a public post: a 200 with `ETag` and
@@ -119,7 +130,7 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, P: PageCache, U: SitePurge>
             }
             return Ok(conditional(resp, if_none_match, "miss"));
         }
-        if stale::is_post_mutation(req.id()) {
+        if is_post_mutation(req.id()) {
             return self.serve_post_mutation(req).await;
         }
         self.handle(req).await

@@ -17,22 +17,10 @@ use crate::edge_cache;
 use crate::publish::Published;
 use crate::service::Content;
 
-/// The admin routes that change what `GET /posts/{slug}` answers.
-pub fn is_post_mutation(route: RouteId) -> bool {
-    matches!(
-        route,
-        RouteId::AdminPostUpdate
-            | RouteId::AdminPostPublish
-            | RouteId::AdminPostSchedule
-            | RouteId::AdminPostUnpublish
-            | RouteId::AdminPostDelete
-    )
-}
-
 impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, P: PageCache, U: SitePurge>
     Content<'_, S, C, R, L, P, U>
 {
-    /// Serves an admin change of a post ([`is_post_mutation`]) and, when it
+    /// Serves an admin change of a post ([`edge_cache::is_post_mutation`]) and, when it
     /// succeeded, purges what the post showed before and after it.
     pub(crate) async fn serve_post_mutation(&self, req: &ApiRequest) -> Outcome {
         let id = req.param("id").unwrap_or_default();
