@@ -13,6 +13,7 @@ pub fn key_need(req: &ApiRequest) -> KeyNeed {
             | RouteId::AdminCampaignCreate
             | RouteId::AdminCampaignSend
             | RouteId::AdminCampaignGet
+            | RouteId::AdminCampaignsList
     );
     if admin && req.authorization().is_some() {
         KeyNeed::Required
@@ -26,7 +27,10 @@ pub fn key_need(req: &ApiRequest) -> KeyNeed {
 pub fn is_campaign_admin(req: &ApiRequest) -> bool {
     matches!(
         req.id(),
-        RouteId::AdminCampaignCreate | RouteId::AdminCampaignSend | RouteId::AdminCampaignGet
+        RouteId::AdminCampaignCreate
+            | RouteId::AdminCampaignSend
+            | RouteId::AdminCampaignGet
+            | RouteId::AdminCampaignsList
     )
 }
 

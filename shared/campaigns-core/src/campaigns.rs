@@ -23,6 +23,8 @@ use sealpost_ports::{Clock, PortError, Rng, SiteDb, Sql, Statement, parse_rfc333
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+mod list;
+
 use crate::ledger::finish_if_done;
 use crate::ports::{Job, WorkQueue};
 use crate::settings::Settings;
@@ -107,6 +109,14 @@ struct CampaignRow {
 const CAMPAIGN_COLUMNS: &str = "id, status, subject_en, subject_vi, body_en, body_vi, \
      scheduled_at, created_at, started_at, finished_at, paused_until";
 
+/// The ledger's counts of a campaign, as selected columns of its
+/// `campaign_deliveries` rows.
+const COUNTS: &str = "COUNT(*) AS total, \
+     COALESCE(SUM(status IN ('pending', 'sending')), 0) AS pending, \
+     COALESCE(SUM(status = 'sent'), 0) AS sent, \
+     COALESCE(SUM(status = 'failed'), 0) AS failed, \
+     COALESCE(SUM(status = 'skipped'), 0) AS skipped";
+
 /// The ledger's counts of one campaign.
 #[derive(Deserialize, Default)]
 struct Counts {
@@ -175,6 +185,7 @@ impl<S: Sql, C: Clock, R: Rng, Q: WorkQueue> Sending<'_, S, C, R, Q> {
             RouteId::AdminCampaignCreate => self.create(input).await,
             RouteId::AdminCampaignSend => self.send(input).await,
             RouteId::AdminCampaignGet => self.get(input).await,
+            RouteId::AdminCampaignsList => self.list(input).await,
             _ => Err(ApiError::not_found().into()),
         }
     }
@@ -206,14 +217,10 @@ impl<S: Sql, C: Clock, R: Rng, Q: WorkQueue> Sending<'_, S, C, R, Q> {
             .query_one(
                 &self
                     .db
-                    .statement(
-                        "SELECT COUNT(*) AS total, \
-                         COALESCE(SUM(status IN ('pending', 'sending')), 0) AS pending, \
-                         COALESCE(SUM(status = 'sent'), 0) AS sent, \
-                         COALESCE(SUM(status = 'failed'), 0) AS failed, \
-                         COALESCE(SUM(status = 'skipped'), 0) AS skipped \
-                         FROM campaign_deliveries WHERE site_id = ?1 AND campaign_id = ?2",
-                    )
+                    .statement(&format!(
+                        "SELECT {COUNTS} FROM campaign_deliveries \
+                         WHERE site_id = ?1 AND campaign_id = ?2"
+                    ))
                     .bind(id),
             )
             .await?;

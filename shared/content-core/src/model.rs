@@ -183,20 +183,11 @@ pub fn translation(
     let excerpt = excerpt.trim();
     v.text_len(&field("excerpt"), excerpt, 0, EXCERPT_MAX);
     check_control(v, &field("excerpt"), excerpt);
-    let chars = body.chars().count();
-    v.check(
-        !body.trim().is_empty() && chars <= BODY_MAX,
-        &field("body"),
-        &format!("Must be between 1 and {BODY_MAX} characters and not blank"),
-    );
+    let body_html = rendered_body(v, &field("body"), body);
     if v.errors().len() != before {
         return None;
     }
-    let body_html = markdown::render(body);
-    if body_html.len() > BODY_HTML_MAX_BYTES {
-        v.add(field("body"), "Renders to more than 1 MB of HTML");
-        return None;
-    }
+    let body_html = body_html?;
     Some(Translation {
         lang,
         slug: slug.to_owned(),
@@ -205,6 +196,26 @@ pub fn translation(
         body: body.to_owned(),
         body_html,
     })
+}
+
+/// Checks a Markdown `body` (not blank, at most [`BODY_MAX`] characters)
+/// and renders it, the HTML the site shows; refused too when that HTML
+/// passes [`BODY_HTML_MAX_BYTES`]. `None` when refused (recorded on `field`).
+pub fn rendered_body(v: &mut Validator, field: &str, body: &str) -> Option<String> {
+    let chars = body.chars().count();
+    if body.trim().is_empty() || chars > BODY_MAX {
+        v.add(
+            field,
+            format!("Must be between 1 and {BODY_MAX} characters and not blank"),
+        );
+        return None;
+    }
+    let html = markdown::render(body);
+    if html.len() > BODY_HTML_MAX_BYTES {
+        v.add(field, "Renders to more than 1 MB of HTML");
+        return None;
+    }
+    Some(html)
 }
 
 fn check_control(v: &mut Validator, field: &str, text: &str) {

@@ -150,6 +150,10 @@ route_ids! {
     AdminPostSchedule,
     AdminPostUnpublish,
     AdminPostDelete,
+    /// Beyond the contract (docs/api.md): one post as an editor sees it.
+    AdminPostGet,
+    /// Beyond the contract (docs/api.md): Markdown rendered as the site will show it.
+    AdminPreview,
     CommentsList,
     CommentCreate,
     CommentsLive,
@@ -163,6 +167,8 @@ route_ids! {
     AdminCampaignCreate,
     AdminCampaignSend,
     AdminCampaignGet,
+    /// Beyond the contract (docs/api.md): the campaigns, newest first.
+    AdminCampaignsList,
     DevMail,
     DevMailFaults,
     DevSubscribers,
@@ -263,6 +269,8 @@ pub static ROUTES: &[RouteSpec] = &[
     route(R::AdminPostSchedule,    Post,   "/admin/posts/{id}/schedule",            Content,   json(KIB)),
     route(R::AdminPostUnpublish,   Post,   "/admin/posts/{id}/unpublish",           Content,   optional_json(KIB)),
     route(R::AdminPostDelete,      Delete, "/admin/posts/{id}",                     Content,   NoBody),
+    route(R::AdminPostGet,         Get,    "/admin/posts/{id}",                     Content,   NoBody),
+    route(R::AdminPreview,         Post,   "/admin/preview",                        Content,   json(512 * KIB)),
     // Comments
     route(R::CommentsList,         Get,    "/posts/{id}/comments",                  Comments,  NoBody),
     route(R::CommentCreate,        Post,   "/posts/{id}/comments",                  Comments,  json(16 * KIB)),
@@ -278,6 +286,7 @@ pub static ROUTES: &[RouteSpec] = &[
     route(R::AdminCampaignCreate,  Post,   "/admin/campaigns",                      Campaigns, json(512 * KIB)),
     route(R::AdminCampaignSend,    Post,   "/admin/campaigns/{id}/send",            Campaigns, optional_json(KIB)),
     route(R::AdminCampaignGet,     Get,    "/admin/campaigns/{id}",                 Campaigns, NoBody),
+    route(R::AdminCampaignsList,   Get,    "/admin/campaigns",                      Campaigns, NoBody),
     RouteSpec { dev_only: true, ..route(R::DevMail, Get, "/__dev/mail", Campaigns, NoBody) },
     RouteSpec { dev_only: true, ..route(R::DevMailFaults, Put, "/__dev/mail/faults", Campaigns, json(KIB)) },
     RouteSpec { dev_only: true, ..route(R::DevSubscribers, Post, "/__dev/subscribers", Campaigns, json(KIB)) },
@@ -376,7 +385,7 @@ mod tests {
 
     #[test]
     fn every_contract_route_is_in_the_catalogue() {
-        // The API contract, route by route.
+        // The API contract, route by route, then the additions docs/api.md lists.
         let contract = [
             (Get, "/health"),
             (Get, "/auth/keys"),
@@ -408,6 +417,8 @@ mod tests {
             (Post, "/admin/posts/{id}/schedule"),
             (Post, "/admin/posts/{id}/unpublish"),
             (Delete, "/admin/posts/{id}"),
+            (Get, "/admin/posts/{id}"),
+            (Post, "/admin/preview"),
             (Get, "/posts/{id}/comments"),
             (Post, "/posts/{id}/comments"),
             (Get, "/posts/{id}/comments/live"),
@@ -421,6 +432,7 @@ mod tests {
             (Post, "/admin/campaigns"),
             (Post, "/admin/campaigns/{id}/send"),
             (Get, "/admin/campaigns/{id}"),
+            (Get, "/admin/campaigns"),
             (Get, "/__dev/mail"),
             (Put, "/__dev/mail/faults"),
             (Post, "/__dev/subscribers"),

@@ -29,6 +29,19 @@ impl Reply {
     }
 }
 
+/// A service answer as the worker sends it (a failure as its envelope).
+fn reply_of(answer: Result<ApiResponse, Failure>) -> Reply {
+    let resp = match answer {
+        Ok(r) => r,
+        Err(Failure::Api(e)) => e.into_response(),
+        Err(f) => panic!("internal failure: {f:?}"),
+    };
+    Reply {
+        status: resp.status,
+        body: resp.body_json().unwrap_or(Value::Null),
+    }
+}
+
 impl World {
     pub fn sending_call(
         &self,
@@ -37,6 +50,18 @@ impl World {
         id: Option<&str>,
         body: &[u8],
     ) -> Result<ApiResponse, Failure> {
+        let mut req = ApiRequest::new(route, SiteId::default_site()).with_body(body);
+        if let Some(t) = token {
+            req = req.with_bearer(t);
+        }
+        if let Some(id) = id {
+            req = req.with_param("id", id);
+        }
+        self.serve_sending(&req)
+    }
+
+    /// Serves `req` as the campaigns worker's admin service does.
+    pub fn serve_sending(&self, req: &ApiRequest) -> Result<ApiResponse, Failure> {
         let settings = Settings::default();
         let service = Sending {
             db: SiteDb::new(&self.db, SiteId::default_site()),
@@ -46,14 +71,7 @@ impl World {
             verifier: Some(&self.verifier),
             settings: &settings,
         };
-        let mut req = ApiRequest::new(route, SiteId::default_site()).with_body(body);
-        if let Some(t) = token {
-            req = req.with_bearer(t);
-        }
-        if let Some(id) = id {
-            req = req.with_param("id", id);
-        }
-        block_on(service.handle(&req))
+        block_on(service.handle(req))
     }
 
     pub fn campaigns(&self, route: RouteId, token: &str, id: Option<&str>, body: &Value) -> Reply {
@@ -62,15 +80,15 @@ impl World {
         } else {
             body.to_string().into_bytes()
         };
-        let resp = match self.sending_call(route, Some(token), id, &bytes) {
-            Ok(r) => r,
-            Err(Failure::Api(e)) => e.into_response(),
-            Err(f) => panic!("internal failure: {f:?}"),
-        };
-        Reply {
-            status: resp.status,
-            body: resp.body_json().unwrap_or(Value::Null),
-        }
+        reply_of(self.sending_call(route, Some(token), id, &bytes))
+    }
+
+    /// `GET /admin/campaigns?query`.
+    pub fn list(&self, token: &str, query: &str) -> Reply {
+        let req = ApiRequest::new(RouteId::AdminCampaignsList, SiteId::default_site())
+            .with_query(query)
+            .with_bearer(token);
+        reply_of(self.serve_sending(&req))
     }
 
     pub fn create(&self, token: &str, body: &Value) -> Reply {

@@ -21,6 +21,7 @@ use crate::model::{self, POST_COLUMNS, PostRow, Status, Translation, Translation
 pub use sealpost_api::Failure;
 
 mod admin;
+mod editor_reads;
 mod public;
 
 use admin::Action;
@@ -164,6 +165,8 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, P: PageCache, U: SitePurge>
             RouteId::AdminPostSchedule => self.action(input, Action::Schedule).await,
             RouteId::AdminPostUnpublish => self.action(input, Action::Unpublish).await,
             RouteId::AdminPostDelete => self.action(input, Action::Delete).await,
+            RouteId::AdminPostGet => self.admin_get(input).await,
+            RouteId::AdminPreview => self.preview(input).await,
             RouteId::PostView => self.view(input).await,
             RouteId::PostRate => self.rate(input).await,
             RouteId::MeActivity => self.activity(input).await,

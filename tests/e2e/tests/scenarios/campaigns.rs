@@ -30,6 +30,7 @@ pub const SCENARIOS: &[(&str, Scenario)] = scenarios![
     subscribing::campaigns_tampered_or_forged_links_are_refused_and_old_links_die_on_resubscribing,
     admin::campaigns_the_subscriber_list_is_admin_only_and_filters_searches_and_pages,
     admin::campaigns_creating_a_campaign_is_admin_only_and_validated,
+    admin::campaigns_the_campaign_list_is_admin_only_newest_first_with_counts_and_no_bodies,
 ];
 
 /// Scenarios that send campaigns (to every confirmed subscriber of the

@@ -2,10 +2,12 @@
 //! editor access, the life of a post from draft to published and back,
 //! public reads in both languages with alternates and conditional requests,
 //! versions, scheduled publishing with overlapping cron runs, bad inputs,
-//! ratings, views and the edge cache.
+//! ratings, views and the edge cache, and an editor's single-post read and
+//! preview.
 //!
 //! This module lists the scenarios and holds what several topics share:
 //! editor calls and their answers, and published posts.
+mod editor_reads;
 mod posts;
 mod reactions;
 mod reads;
@@ -27,6 +29,7 @@ pub const SCENARIOS: &[(&str, Scenario)] = scenarios![
     reactions::content_views_count_once_per_visitor_and_are_throttled_per_ip,
     reactions::content_activity_shows_the_callers_rating_and_read,
     reads::content_a_public_post_is_served_from_the_edge_cache_and_purged_on_change,
+    editor_reads::content_an_editor_reopens_a_saved_draft_and_previews_its_markdown,
 ];
 
 fn send(stack: &Stack, method: &str, path: &str, token: &str, body: Option<&Value>) -> Reply {

@@ -1,5 +1,8 @@
 //! The admin side: the subscriber list (admin only, filtered, searched,
-//! paged) and creating campaigns (admin only, validated).
+//! paged), creating campaigns (admin only, validated) and listing them.
+use std::thread;
+use std::time::Duration;
+
 use sealpost_e2e::auth::{bearer_request, new_member};
 use sealpost_e2e::campaigns::{
     address, admin_request, all_subscribers, assert_offset_list, campaign_id, campaign_input,
@@ -215,4 +218,48 @@ pub(super) fn campaigns_creating_a_campaign_is_admin_only_and_validated(stack: &
     admin_request(stack, "POST", &format!("/admin/campaigns/{unknown}/send"))
         .send()
         .assert_error(404, "NOT_FOUND");
+}
+
+pub(super) fn campaigns_the_campaign_list_is_admin_only_newest_first_with_counts_and_no_bodies(
+    stack: &Stack,
+) {
+    let tag = random_hex(4);
+    let older = campaign_id(&create_campaign(
+        stack,
+        &campaign_input(&format!("{tag}-a")),
+    ));
+    thread::sleep(Duration::from_millis(20));
+    let newer = campaign_id(&create_campaign(
+        stack,
+        &campaign_input(&format!("{tag}-b")),
+    ));
+    let (items, pagination) = assert_offset_list(
+        &admin_request(stack, "GET", "/admin/campaigns?status=draft&pageSize=100").send(),
+    );
+    let at = |id: &str| {
+        items
+            .iter()
+            .position(|c| c["id"] == json!(id))
+            .unwrap_or_else(|| panic!("{id} not in the list: {items:#?}"))
+    };
+    assert!(at(&newer) < at(&older), "newest first");
+    let item = &items[at(&newer)];
+    assert_eq!(item["status"], "draft");
+    assert_eq!(
+        item["subject"]["en"],
+        json!(format!("Sealpost news {tag}-b"))
+    );
+    assert_eq!(item["counts"]["total"], 0);
+    assert!(item.get("body").is_none(), "{item:#}");
+    assert!(pagination["totalItems"].as_u64().unwrap_or_default() >= 2);
+    admin_request(stack, "GET", "/admin/campaigns?status=archived")
+        .send()
+        .assert_validation("status");
+    let member = new_member(stack, "campaigns-lister");
+    bearer_request(stack, "GET", "/admin/campaigns", &member.access)
+        .send()
+        .assert_error(403, "FORBIDDEN");
+    stack
+        .get("/admin/campaigns")
+        .assert_error(401, "AUTH_REQUIRED");
 }
