@@ -1,7 +1,8 @@
 //! Offset paging through [`SiteDb`]: one page of a list and the total it is
 //! part of, read with the same filter — the shape of every admin table and
 //! public list. The HTTP side (page numbers, `PageInfo`) stays with the
-//! contract crate; this is only the two queries.
+//! contract crate; this is only the two queries, and the one that reads what
+//! belongs to the rows of a page ([`SiteDb::query_for_ids`]).
 use serde::de::DeserializeOwned;
 
 use crate::error::PortError;
@@ -51,5 +52,20 @@ impl<S: Sql> SiteDb<'_, S> {
             )
             .await?;
         Ok((rows, total))
+    }
+
+    /// The rows `sql` selects for `ids` (the rows of a page, say), in one
+    /// query: `sql` is scoped by `site_id = ?1` and names the ids as
+    /// `IN (SELECT value FROM json_each(?2))`. No ids, no query.
+    pub async fn query_for_ids<T: DeserializeOwned>(
+        &self,
+        sql: &str,
+        ids: &[&str],
+    ) -> Result<Vec<T>, PortError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = serde_json::to_string(ids).map_err(|e| PortError::Decode(e.to_string()))?;
+        self.query_as(&self.statement(sql).bind(ids)).await
     }
 }

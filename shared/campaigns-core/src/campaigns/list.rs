@@ -5,7 +5,7 @@ use sealpost_api::query::OffsetPaging;
 use sealpost_api::{ApiRequest, ApiResponse, PageInfo, Validator};
 use sealpost_ports::{Clock, Rng, Sql, SqlValue};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::{Answer, CAMPAIGN_COLUMNS, COUNTS, CampaignRow, Counts, Sending, view};
 use crate::ports::WorkQueue;
@@ -46,22 +46,17 @@ impl<S: Sql, C: Clock, R: Rng, Q: WorkQueue> Sending<'_, S, C, R, Q> {
             n: Counts,
         }
         let ids: Vec<&str> = rows.iter().map(|c| c.id.as_str()).collect();
-        let counts: Vec<Row> = if ids.is_empty() {
-            Vec::new()
-        } else {
-            self.db
-                .query_as(
-                    &self
-                        .db
-                        .statement(&format!(
-                            "SELECT campaign_id, {COUNTS} FROM campaign_deliveries \
-                             WHERE site_id = ?1 AND campaign_id IN (SELECT value FROM json_each(?2)) \
-                             GROUP BY campaign_id"
-                        ))
-                        .bind(json!(ids).to_string()),
-                )
-                .await?
-        };
+        let counts: Vec<Row> = self
+            .db
+            .query_for_ids(
+                &format!(
+                    "SELECT campaign_id, {COUNTS} FROM campaign_deliveries \
+                     WHERE site_id = ?1 AND campaign_id IN (SELECT value FROM json_each(?2)) \
+                     GROUP BY campaign_id"
+                ),
+                &ids,
+            )
+            .await?;
         let none = Counts::default();
         let items: Vec<Value> = rows
             .iter()

@@ -9,7 +9,7 @@ use sealpost_ports::{
     Clock, PageCache, PortError, RateLimiter, Rng, SitePurge, Sql, SqlValue, parse_rfc3339,
 };
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::{Answer, Content, check_version, fts_query, optional_body, stale};
 use crate::model::{
@@ -132,22 +132,15 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, P: PageCache, U: SitePurge>
             t: TranslationRow,
         }
         let ids: Vec<&str> = posts.iter().map(|p| p.id.as_str()).collect();
-        let rows: Vec<Row> = if ids.is_empty() {
-            Vec::new()
-        } else {
-            self.db
-                .query_as(
-                    &self
-                        .db
-                        .statement(
-                            "SELECT post_id, lang, slug, title, excerpt FROM post_translations \
-                             WHERE site_id = ?1 AND post_id IN (SELECT value FROM json_each(?2)) \
-                             ORDER BY lang",
-                        )
-                        .bind(json!(ids).to_string()),
-                )
-                .await?
-        };
+        let rows: Vec<Row> = self
+            .db
+            .query_for_ids(
+                "SELECT post_id, lang, slug, title, excerpt FROM post_translations \
+                 WHERE site_id = ?1 AND post_id IN (SELECT value FROM json_each(?2)) \
+                 ORDER BY lang",
+                &ids,
+            )
+            .await?;
         let items: Vec<Value> = posts
             .iter()
             .map(|p| {
