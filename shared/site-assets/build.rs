@@ -1,6 +1,7 @@
 //! Fingerprints the site's static files: every file under `assets/` (CSS,
-//! JS, icons) and the browser build of edge-seal (`../seal-js/pkg/web`,
-//! made by `scripts/build-seal-js`) gets a name carrying the first 10 hex
+//! JS, icons), the browser build of edge-seal (`../seal-js/pkg/web`, made
+//! by `scripts/build-seal-js`) and the staff console (`../studio/pkg`, made
+//! by `scripts/build-studio`) gets a name carrying the first 10 hex
 //! digits of its SHA-256. Two tables are generated for `src/lib.rs`: the
 //! names alone (what a page needs to link a file, so a worker that only
 //! links them does not carry the bytes) and the files with their bytes.
@@ -14,18 +15,32 @@ fn main() {
     let root = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
     let mut files = Vec::new();
     collect(&root.join("assets"), &root.join("assets"), &mut files);
-    let seal = root.join("../seal-js/pkg/web");
-    for name in ["sealpost_seal.js", "sealpost_seal_bg.wasm"] {
-        let path = seal.join(name);
-        if !path.is_file() {
-            panic!(
-                "{} is missing: run scripts/build-seal-js first (the site serves the browser build of edge-seal)",
-                path.display()
-            );
+    // Built by scripts: the browser build of edge-seal and the console app.
+    for (dir, names, script) in [
+        (
+            "../seal-js/pkg/web",
+            ["sealpost_seal.js", "sealpost_seal_bg.wasm"],
+            "scripts/build-seal-js",
+        ),
+        (
+            "../studio/pkg",
+            ["sealpost_studio.js", "sealpost_studio_bg.wasm"],
+            "scripts/build-studio",
+        ),
+    ] {
+        let dir = root.join(dir);
+        for name in names {
+            let path = dir.join(name);
+            if !path.is_file() {
+                panic!(
+                    "{} is missing: run {script} first (the site serves it)",
+                    path.display()
+                );
+            }
+            files.push((name.to_owned(), path));
         }
-        files.push((name.to_owned(), path));
+        println!("cargo:rerun-if-changed={}", dir.display());
     }
-    println!("cargo:rerun-if-changed={}", seal.display());
     println!("cargo:rerun-if-changed=assets");
     files.sort();
 

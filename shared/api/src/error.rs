@@ -137,7 +137,7 @@ impl Serialize for ErrorCode {
 
 /// One field-level validation problem. `field` is a dotted camelCase path
 /// (`"translations.en.title"`, array indices as `"tags[2]"`); `""` is the body itself.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct FieldError {
     pub field: String,
     pub message: String,

@@ -12,6 +12,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod account;
 pub mod body;
 pub mod email;
 pub mod envelope;
@@ -26,6 +27,7 @@ pub mod query;
 pub mod request;
 pub mod response;
 pub mod routes;
+pub mod slug;
 pub mod upstream;
 pub mod validate;
 

@@ -17,6 +17,7 @@
 //! | `/sitemap.xml`, `/robots.txt` | for crawlers |
 //! | `/assets/{file}` | fingerprinted static files |
 //! | `/session`, `/session/refresh`, `/session/end` | the browser's refresh-token cookie (POST) |
+//! | `/studio`, `/studio/…` | the staff console (one page; the console routes below it itself) |
 use sealpost_ports::SiteId;
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +27,8 @@ use crate::Locale;
 pub const ASSETS_PREFIX: &str = "/assets/";
 /// Prefix of the browser session endpoints (the only page paths that take POST).
 pub const SESSION_PREFIX: &str = "/session";
+/// The staff console's path; everything below it is the console's own route.
+pub const STUDIO_PATH: &str = "/studio";
 /// The host of every HTML cache key; not a real origin.
 const KEY_ORIGIN: &str = "https://site-cache.internal";
 
@@ -37,11 +40,18 @@ pub fn owns(path: &str) -> bool {
         || path == "/favicon.ico"
         || path.starts_with(ASSETS_PREFIX)
         || is_session(path)
+        || is_studio(path)
         || Locale::NAMES.iter().any(|l| {
             path.strip_prefix('/')
                 .and_then(|p| p.strip_prefix(l))
                 .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
         })
+}
+
+/// Whether `path` is the console (`/studio` or anything below `/studio/`).
+pub fn is_studio(path: &str) -> bool {
+    path.strip_prefix(STUDIO_PATH)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 /// Whether `path` is one of the session endpoints (POST only).
@@ -150,6 +160,9 @@ mod tests {
             "/session/refresh",
             "/en",
             "/vi",
+            "/studio",
+            "/studio/",
+            "/studio/posts/new",
         ] {
             assert!(owns(path), "{path}");
             for method in Method::ALL {
@@ -168,6 +181,8 @@ mod tests {
         assert!(!owns("/vietnam/x"));
         assert!(!owns("/sessions"));
         assert!(!owns("/posts"));
+        assert!(!owns("/studios"));
+        assert!(!owns("/admin/posts"));
     }
 
     #[test]

@@ -1,7 +1,12 @@
-//! The public shapes of a post in the API's answers (`GET /posts` items,
-//! and the author and rating every public post carries), one definition
-//! for the content worker that writes them and the site that reads them.
+//! The shapes of a post in the API's answers: the public ones (`GET /posts`
+//! items, and the author and rating every public post carries) and the
+//! admin post object editors read and write. One definition for the
+//! content worker that writes them and the site and console that read them.
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
+
+pub mod edits;
 
 /// Who wrote a post.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,6 +60,38 @@ pub struct PostItem {
     pub views: u64,
 }
 
+/// The admin post object: every language's version, its workflow state and
+/// the version a `PATCH` must name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminPost {
+    pub id: String,
+    /// `draft`, `scheduled`, `published` or `deleted`.
+    pub status: String,
+    pub version: i64,
+    /// By language code (`en`, `vi`).
+    pub translations: BTreeMap<String, AdminTranslation>,
+    pub tags: Vec<String>,
+    /// RFC 3339, while scheduled.
+    pub publish_at: Option<String>,
+    pub published_at: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub author_id: String,
+}
+
+/// One language of an [`AdminPost`]; `body` (the Markdown as saved) is left
+/// out of lists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminTranslation {
+    pub title: String,
+    pub slug: String,
+    pub excerpt: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,5 +140,24 @@ mod tests {
         assert_eq!(json["publishedAt"], "2026-12-03T10:00:00Z");
         assert_eq!(json["author"]["displayName"], "Lan");
         assert_eq!(serde_json::from_value::<PostItem>(json).unwrap(), item);
+    }
+
+    #[test]
+    fn an_admin_post_in_a_list_carries_no_body_key() {
+        let t = AdminTranslation {
+            title: "Phở".into(),
+            slug: "pho".into(),
+            excerpt: "".into(),
+            body: None,
+        };
+        assert_eq!(
+            serde_json::to_value(&t).unwrap(),
+            json!({"title": "Phở", "slug": "pho", "excerpt": ""})
+        );
+        let back: AdminTranslation = serde_json::from_value(
+            json!({"title": "a", "slug": "a", "excerpt": "", "body": "# a"}),
+        )
+        .unwrap();
+        assert_eq!(back.body.as_deref(), Some("# a"));
     }
 }

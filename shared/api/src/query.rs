@@ -165,7 +165,7 @@ impl OffsetPaging {
 }
 
 /// The `pagination` object of an offset-paged list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PageInfo {
     pub page: u32,

@@ -3,6 +3,7 @@
 //! row and the public `user` object.
 use std::fmt;
 
+use sealpost_api::account::User;
 use sealpost_api::{ApiError, Email, Locale, Validator};
 use sealpost_guard::Role;
 use sealpost_ports::{PortError, SiteDb, Sql, rfc3339};
@@ -151,8 +152,8 @@ impl UserRow {
     }
 
     /// The public `user` object.
-    pub fn view(&self) -> UserView {
-        UserView {
+    pub fn view(&self) -> User {
+        User {
             id: self.id.clone(),
             email: self.email.clone(),
             display_name: self.display_name.clone(),
@@ -161,18 +162,6 @@ impl UserRow {
             locale: self.locale.clone(),
         }
     }
-}
-
-/// The `user` object of the contract (`GET /auth/me`).
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct UserView {
-    pub id: String,
-    pub email: String,
-    pub display_name: String,
-    pub roles: Vec<String>,
-    pub mfa_enabled: bool,
-    pub locale: String,
 }
 
 /// Stored roles (a JSON array) in canonical order; unknown names are
@@ -239,7 +228,7 @@ pub async fn by_id<S: Sql>(db: &SiteDb<'_, S>, id: &str) -> Result<Option<UserRo
 #[serde(rename_all = "camelCase")]
 pub struct AdminUserItem {
     #[serde(flatten)]
-    pub user: UserView,
+    pub user: User,
     pub created_at: String,
     pub locked_until: Option<String>,
 }

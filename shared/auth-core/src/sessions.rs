@@ -10,8 +10,8 @@
 //! retried request): that answers `AUTH_REFRESH_SUPERSEDED` and revokes
 //! nothing. Lifetimes: [`ABSOLUTE_TTL_MS`] from login, [`IDLE_TTL_MS`]
 //! without a refresh.
+use sealpost_api::account::SessionItem;
 use sealpost_ports::{PortError, Rng, SiteDb, Sql, Statement, rfc3339};
-use serde::Serialize;
 
 pub use sealpost_guard::session::{ABSOLUTE_TTL_MS, IDLE_TTL_MS, SessionState};
 
@@ -261,17 +261,6 @@ pub fn revoke_others_statement<S: Sql>(
     .bind(keep)
     .bind(now_ms)
     .bind(reason)
-}
-
-/// One item of `GET /auth/sessions`.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SessionItem {
-    pub id: String,
-    pub created_at: String,
-    pub last_used_at: String,
-    pub user_agent: String,
-    pub current: bool,
 }
 
 #[derive(serde::Deserialize)]

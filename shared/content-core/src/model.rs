@@ -1,15 +1,11 @@
 //! Post bodies as editors send them, their validation and normalisation,
 //! the rows as stored and the objects the API answers (docs/api.md, Content).
-use std::collections::BTreeMap;
-
 use sealpost_api::Validator;
 use sealpost_markdown as markdown;
 use sealpost_ports::rfc3339;
-use serde::{Deserialize, Deserializer};
-use serde_json::{Value, json};
+use serde::Deserialize;
+use serde_json::Value;
 
-/// Slug length, characters of `[a-z0-9-]`.
-pub const SLUG_MAX: usize = 100;
 /// Title length after trimming.
 pub const TITLE_MAX: usize = 200;
 /// Excerpt length after trimming.
@@ -18,8 +14,6 @@ pub const EXCERPT_MAX: usize = 500;
 pub const BODY_MAX: usize = 100_000;
 /// Tags per post.
 pub const TAGS_MAX: usize = 10;
-/// Tag length, characters of `[a-z0-9-]`.
-pub const TAG_MAX: usize = 32;
 /// Longest `q`.
 pub const QUERY_MAX: usize = 100;
 
@@ -54,95 +48,12 @@ impl Status {
     }
 }
 
-/// Whether `s` is a slug: 1–`max` characters of `[a-z0-9-]`, not starting or
-/// ending with `-`.
-pub fn is_slug(s: &str, max: usize) -> bool {
-    (1..=max).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
-}
+pub use sealpost_api::slug::{SLUG_MAX, TAG_MAX, is_slug};
 
-/// `Some(x)` for a present value (also `null`), `None` when absent.
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
-}
-
-/// One language version, as created.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TranslationInput {
-    pub title: String,
-    pub slug: String,
-    #[serde(default)]
-    pub excerpt: String,
-    pub body: String,
-}
-
-/// `translations` of a new post: at least one language.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TranslationsInput {
-    pub en: Option<TranslationInput>,
-    pub vi: Option<TranslationInput>,
-}
-
-/// `POST /admin/posts`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreateInput {
-    pub translations: TranslationsInput,
-    #[serde(default)]
-    pub tags: Vec<String>,
-}
-
-/// One language version in a PATCH: only the fields to change.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TranslationPatch {
-    pub title: Option<String>,
-    pub slug: Option<String>,
-    pub excerpt: Option<String>,
-    pub body: Option<String>,
-}
-
-/// `translations` of a PATCH: a language absent is unchanged, `null`
-/// removes it, an object changes (or adds) it.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TranslationsPatch {
-    #[serde(default, deserialize_with = "present")]
-    pub en: Option<Option<TranslationPatch>>,
-    #[serde(default, deserialize_with = "present")]
-    pub vi: Option<Option<TranslationPatch>>,
-}
-
-/// `PATCH /admin/posts/{id}`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PatchInput {
-    pub version: i64,
-    pub translations: Option<TranslationsPatch>,
-    pub tags: Option<Vec<String>>,
-}
-
-/// `POST …/publish` and `…/unpublish` (the body is optional).
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ActionInput {
-    pub version: Option<i64>,
-}
-
-/// `POST …/schedule`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct ScheduleInput {
-    pub publish_at: String,
-    pub version: Option<i64>,
-}
+pub use sealpost_api::posts::edits::{
+    ActionInput, CreateInput, PatchInput, ScheduleInput, TranslationInput, TranslationPatch,
+    TranslationsInput, TranslationsPatch,
+};
 
 /// A validated language version, with its rendered body.
 #[derive(Debug, Clone, PartialEq)]
@@ -257,11 +168,15 @@ pub struct NewPost {
     pub tags: Vec<String>,
 }
 
-impl CreateInput {
-    pub fn validate(&self) -> Result<NewPost, sealpost_api::ApiError> {
+impl NewPost {
+    /// The new post `input` asks for, or every field error it has.
+    pub fn validate(input: &CreateInput) -> Result<NewPost, sealpost_api::ApiError> {
         let mut v = Validator::new();
         let mut translations = Vec::new();
-        for (lang, t) in [("en", &self.translations.en), ("vi", &self.translations.vi)] {
+        for (lang, t) in [
+            ("en", &input.translations.en),
+            ("vi", &input.translations.vi),
+        ] {
             if let Some(t) = t
                 && let Some(t) = translation(&mut v, lang, &t.title, &t.slug, &t.excerpt, &t.body)
             {
@@ -269,11 +184,11 @@ impl CreateInput {
             }
         }
         v.check(
-            self.translations.en.is_some() || self.translations.vi.is_some(),
+            input.translations.en.is_some() || input.translations.vi.is_some(),
             "translations",
             "Needs at least one of: en, vi",
         );
-        let tags = tags(&mut v, &self.tags);
+        let tags = tags(&mut v, &input.tags);
         v.finish()?;
         Ok(NewPost { translations, tags })
     }
@@ -322,37 +237,40 @@ pub struct TranslationRow {
     pub body_html: String,
 }
 
-fn time(ms: Option<i64>) -> Value {
-    ms.map_or(Value::Null, |ms| Value::String(rfc3339(ms)))
-}
-
-/// The admin post object: `{id, status, version, translations:{en:{title,
-/// slug, excerpt, body}, vi:{…}}, tags, publishAt, publishedAt, createdAt,
-/// updatedAt, authorId}`; lists leave out `body` (`with_body` false).
+/// The admin post object (`sealpost_api::posts::AdminPost`); lists leave
+/// out `body` (`with_body` false).
 pub fn admin_view(post: &PostRow, translations: &[TranslationRow], with_body: bool) -> Value {
-    let mut map = BTreeMap::new();
-    for t in translations {
-        let mut one = json!({"title": t.title, "slug": t.slug, "excerpt": t.excerpt});
-        if with_body {
-            one["body"] = Value::String(t.body.clone());
-        }
-        map.insert(t.lang.clone(), one);
-    }
-    json!({
-        "id": post.id,
-        "status": post.status,
-        "version": post.version,
-        "translations": map,
-        "tags": post.tags(),
-        "publishAt": time(post.publish_at),
-        "publishedAt": time(post.published_at),
-        "createdAt": rfc3339(post.created_at),
-        "updatedAt": rfc3339(post.updated_at),
-        "authorId": post.author_id,
-    })
+    let translations = translations
+        .iter()
+        .map(|t| {
+            let one = AdminTranslation {
+                title: t.title.clone(),
+                slug: t.slug.clone(),
+                excerpt: t.excerpt.clone(),
+                body: with_body.then(|| t.body.clone()),
+            };
+            (t.lang.clone(), one)
+        })
+        .collect();
+    let view = AdminPost {
+        id: post.id.clone(),
+        status: post.status.clone(),
+        version: post.version,
+        translations,
+        tags: post.tags(),
+        publish_at: post.publish_at.map(rfc3339),
+        published_at: post.published_at.map(rfc3339),
+        created_at: rfc3339(post.created_at),
+        updated_at: rfc3339(post.updated_at),
+        author_id: post.author_id.clone(),
+    };
+    // Strings, numbers and maps of them: serialising cannot fail.
+    serde_json::to_value(view).unwrap_or(Value::Null)
 }
 
-pub use sealpost_api::posts::{Author, PostItem as PublicItem, Rating};
+pub use sealpost_api::posts::{
+    AdminPost, AdminTranslation, Author, PostItem as PublicItem, Rating,
+};
 
 /// `publishedAt` as RFC 3339.
 pub fn published(ms: Option<i64>) -> String {

@@ -16,6 +16,7 @@ pub mod routing;
 pub mod seo;
 pub mod session;
 pub mod site;
+pub mod studio;
 
 pub use render::Settings;
 pub use request::PageRequest;

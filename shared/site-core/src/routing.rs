@@ -3,7 +3,7 @@
 //! Parsing is total: every path is a [`Page`], unknown ones
 //! [`Page::NotFound`] in the language their prefix names.
 use sealpost_api::Locale;
-use sealpost_api::pages::{ASSETS_PREFIX, SESSION_PREFIX, SITEMAP_PATH};
+use sealpost_api::pages::{self, ASSETS_PREFIX, SESSION_PREFIX, SITEMAP_PATH};
 
 /// What the browser's session endpoints do (`POST` only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +35,8 @@ pub enum Page {
     Favicon,
     Asset(String),
     Session(SessionAction),
+    /// `/studio` and everything below it: the console's shell.
+    Studio,
     /// Nothing here; shown in this language.
     NotFound(Option<Locale>),
 }
@@ -51,6 +53,9 @@ impl Page {
         }
         if let Some(name) = path.strip_prefix(ASSETS_PREFIX) {
             return Page::Asset(name.to_owned());
+        }
+        if pages::is_studio(path) {
+            return Page::Studio;
         }
         if let Some(rest) = path.strip_prefix(SESSION_PREFIX) {
             return match rest {
@@ -97,16 +102,10 @@ impl Page {
     }
 }
 
-/// A slug or tag as content accepts them: 1–100 of `a-z`, `0-9`, `-`, not
-/// starting or ending with `-` (anything else cannot exist, so it is a 404
-/// without asking the API).
+/// A slug or tag that could exist (anything else is a 404 without asking
+/// the API): the API's slug rule at the slug's length.
 pub fn is_slug(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 100
-        && !s.starts_with('-')
-        && !s.ends_with('-')
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    sealpost_api::slug::is_slug(s, sealpost_api::slug::SLUG_MAX)
 }
 
 /// The visitor's language from `Accept-Language`: the supported language
@@ -176,6 +175,8 @@ mod tests {
             ("/session", Page::Session(SessionAction::Start)),
             ("/session/refresh", Page::Session(SessionAction::Refresh)),
             ("/session/end", Page::Session(SessionAction::End)),
+            ("/studio", Page::Studio),
+            ("/studio/posts/01HX/edit", Page::Studio),
         ] {
             assert_eq!(Page::parse(path), page, "{path}");
         }

@@ -16,7 +16,7 @@ use crate::request::PageRequest;
 use crate::routing::{Page, negotiate};
 use crate::seo::{self, SiteInfo};
 use crate::session::SessionCall;
-use crate::{assets, feeds};
+use crate::{assets, feeds, studio};
 
 /// How long a rendered page is kept at the edge: the most a page can lag
 /// behind a change whose purge did not reach this data centre (ratings and
@@ -310,6 +310,7 @@ impl<U: Upstream, S: Sql, P: PageCache> Site<'_, U, S, P> {
                 };
                 html(200, body)
             }
+            Page::Studio => studio::shell(&site.name),
             _ => self.not_found(&site, lang, &req.path),
         }
     }
@@ -403,6 +404,7 @@ fn is_cacheable(page: &Page) -> bool {
             | Page::Signup(_)
             | Page::Login(_)
             | Page::Account(_)
+            | Page::Studio
     )
 }
 

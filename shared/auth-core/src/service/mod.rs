@@ -4,12 +4,12 @@
 //! routes in their own modules. Platform-free: everything goes through the
 //! ports, so the whole flow runs natively against SQLite in tests.
 //! Decisions where the API contract is silent: docs/api.md (Auth).
+use sealpost_api::account::{SignedIn, Tokens};
 use sealpost_api::body::parse_json;
 use sealpost_api::routes::RouteId;
 use sealpost_api::{ApiError, ApiRequest, ApiResponse, ErrorCode};
 use sealpost_ports::{Clock, PortError, Rng, SiteDb, Sql};
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use crate::accounts::UserRow;
 use crate::audit::{self, Event, Origin};
@@ -203,7 +203,7 @@ impl<S: Sql, C: Clock, R: Rng> Auth<'_, S, C, R> {
         session_id: &str,
         amr: &[&str],
         refresh_token: &str,
-    ) -> Result<Value, Failure> {
+    ) -> Result<Tokens, Failure> {
         let claims = tokens::access_claims(
             &user.id,
             session_id,
@@ -214,11 +214,12 @@ impl<S: Sql, C: Clock, R: Rng> Auth<'_, S, C, R> {
         );
         let access = tokens::issue(&claims, &self.secrets.signing)
             .map_err(|e| Failure::Crypto(format!("access token: {e}")))?;
-        Ok(json!({
-            "accessToken": access,
-            "refreshToken": refresh_token,
-            "expiresIn": tokens::ACCESS_TTL_SECS,
-        }))
+        Ok(Tokens {
+            access_token: access,
+            refresh_token: refresh_token.to_owned(),
+            // A positive constant: its magnitude is its value.
+            expires_in: tokens::ACCESS_TTL_SECS.unsigned_abs(),
+        })
     }
 
     /// Opens a session for `user` and answers `{user, tokens}`; `extra`
@@ -239,7 +240,10 @@ impl<S: Sql, C: Clock, R: Rng> Auth<'_, S, C, R> {
         Ok(ApiResponse::mutation(
             status,
             message,
-            &json!({ "user": user.view(), "tokens": tokens }),
+            &SignedIn {
+                user: user.view(),
+                tokens,
+            },
         ))
     }
 }

@@ -2,6 +2,7 @@
 //! ends the account's other sessions) and disable. Enrolment needs a recent
 //! authentication (`crate::reauth`): a session whose login is less than five
 //! minutes old, or the current password in the request's `currentPassword`.
+use sealpost_api::account::{RecoveryCodes, TotpSetup};
 use sealpost_api::body::parse_json;
 use sealpost_api::{ApiError, ApiRequest, ApiResponse, ErrorCode, Validator};
 use sealpost_guard::AccessClaims;
@@ -139,10 +140,10 @@ impl<S: Sql, C: Clock, R: Rng> Auth<'_, S, C, R> {
         Ok(ApiResponse::mutation(
             200,
             "Scan the code, then enable TOTP with a code from your app",
-            &json!({
-                "secret": totp::base32_encode(secret.as_ref()),
-                "otpauthUri": totp::otpauth_uri(mfa::ISSUER, &user.email, secret.as_ref()),
-            }),
+            &TotpSetup {
+                secret: totp::base32_encode(secret.as_ref()),
+                otpauth_uri: totp::otpauth_uri(mfa::ISSUER, &user.email, secret.as_ref()),
+            },
         ))
     }
 
@@ -260,7 +261,9 @@ impl<S: Sql, C: Clock, R: Rng> Auth<'_, S, C, R> {
         Ok(ApiResponse::mutation(
             200,
             "TOTP enabled; keep these recovery codes somewhere safe. Your other sessions were ended",
-            &json!({ "recoveryCodes": codes }),
+            &RecoveryCodes {
+                recovery_codes: codes,
+            },
         ))
     }
 

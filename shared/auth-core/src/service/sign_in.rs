@@ -1,5 +1,6 @@
 //! Signing in: signup, login (with the second-factor challenge when the
 //! account has one), the challenge's answer and the refresh-token exchange.
+use sealpost_api::account::{MfaRequired, Refreshed, SignedIn};
 use sealpost_api::body::parse_json;
 use sealpost_api::{ApiError, ApiResponse, ErrorCode};
 use sealpost_guard::Role;
@@ -79,7 +80,10 @@ impl<S: Sql, C: Clock, R: Rng> Auth<'_, S, C, R> {
         Ok(ApiResponse::mutation(
             201,
             "Account created",
-            &json!({ "user": user.view(), "tokens": tokens }),
+            &SignedIn {
+                user: user.view(),
+                tokens,
+            },
         ))
     }
 
@@ -151,7 +155,10 @@ impl<S: Sql, C: Clock, R: Rng> Auth<'_, S, C, R> {
             return Ok(ApiResponse::mutation(
                 200,
                 "Second factor required",
-                &json!({ "mfaRequired": true, "mfaToken": token }),
+                &MfaRequired {
+                    mfa_required: true,
+                    mfa_token: token,
+                },
             ));
         }
         extra.push(self.audit(&Event::new("login.success", Some(&user.id)))?);
@@ -217,7 +224,7 @@ impl<S: Sql, C: Clock, R: Rng> Auth<'_, S, C, R> {
                 Ok(ApiResponse::mutation(
                     200,
                     "Tokens refreshed",
-                    &json!({ "tokens": tokens }),
+                    &Refreshed { tokens },
                 ))
             }
             Refresh::Invalid => Err(token_invalid()),

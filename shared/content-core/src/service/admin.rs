@@ -158,7 +158,7 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, P: PageCache, U: SitePurge>
     pub(super) async fn create(&self, input: &ApiRequest) -> Answer {
         let claims = self.editor(input).await?;
         let body: CreateInput = parse_json(&input.body)?;
-        let post = body.validate()?;
+        let post = model::NewPost::validate(&body)?;
         let id = self.rng.id()?;
         let refs: Vec<&Translation> = post.translations.iter().collect();
         self.check_slugs_free(&refs, &id).await?;

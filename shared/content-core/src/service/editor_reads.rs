@@ -3,20 +3,12 @@
 //! the same renderer and limits as a save, so the preview is the HTML the
 //! site will show.
 use sealpost_api::body::parse_json;
+use sealpost_api::posts::edits::{Preview, PreviewInput};
 use sealpost_api::{ApiRequest, ApiResponse, Validator};
 use sealpost_ports::{Clock, PageCache, RateLimiter, Rng, SitePurge, Sql};
-use serde::Deserialize;
-use serde_json::json;
 
 use super::{Answer, Content};
 use crate::model;
-
-/// `POST /admin/preview`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PreviewInput {
-    body: String,
-}
 
 impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, P: PageCache, U: SitePurge>
     Content<'_, S, C, R, L, P, U>
@@ -43,8 +35,8 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, P: PageCache, U: SitePurge>
         let mut v = Validator::new();
         let html = model::rendered_body(&mut v, "body", &body.body);
         v.finish()?;
-        Ok(ApiResponse::query(&json!({
-            "html": html.unwrap_or_default(),
-        })))
+        Ok(ApiResponse::query(&Preview {
+            html: html.unwrap_or_default(),
+        }))
     }
 }

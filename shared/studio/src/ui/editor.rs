@@ -1,0 +1,361 @@
+//! The post editor: a tab per language (title, slug suggested from the
+//! title until edited, excerpt, Markdown body with a live preview the
+//! server renders with its own renderer), tags, and the post's workflow —
+//! save, publish, schedule in the editor's own time zone (stored in UTC),
+//! unpublish, delete. A save made stale by someone else's shows the
+//! conflict and lets the editor take their version or keep their own text.
+use std::time::Duration;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use sealpost_api::posts::AdminPost;
+use sealpost_api::posts::edits::{ActionInput, Preview, PreviewInput, ScheduleInput};
+use sealpost_api::slug;
+use wasm_bindgen::JsValue;
+
+use super::{FormError, Section};
+use crate::client::Client;
+use crate::draft::{Draft, LANGS};
+use crate::problem::Problem;
+
+/// How long typing must pause before the preview is rendered again.
+const PREVIEW_PAUSE: Duration = Duration::from_millis(400);
+
+fn lang_name(lang: &str) -> &'static str {
+    if lang == "vi" {
+        "Tiếng Việt"
+    } else {
+        "English"
+    }
+}
+
+/// `datetime-local`'s value (the browser's time zone) as RFC 3339 in UTC.
+fn local_to_utc(local: &str) -> Option<String> {
+    let date = js_sys::Date::new(&JsValue::from_str(local));
+    (!date.get_time().is_nan()).then(|| String::from(date.to_iso_string()))
+}
+
+/// An RFC 3339 instant as a `datetime-local` value in the browser's time zone.
+fn utc_to_local(iso: &str) -> String {
+    let date = js_sys::Date::new(&JsValue::from_str(iso));
+    if date.get_time().is_nan() {
+        return String::new();
+    }
+    let shifted = date.get_time() - date.get_timezone_offset() * 60_000.0;
+    let text = String::from(js_sys::Date::new(&JsValue::from_f64(shifted)).to_iso_string());
+    text.get(..16).unwrap_or_default().to_owned()
+}
+
+/// The browser's IANA time zone (`Asia/Ho_Chi_Minh`), for the schedule's label.
+fn time_zone() -> String {
+    let format = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new());
+    js_sys::Reflect::get(&format.resolved_options(), &JsValue::from_str("timeZone"))
+        .ok()
+        .and_then(|z| z.as_string())
+        .unwrap_or_else(|| "local time".into())
+}
+
+#[component]
+pub fn Editor(section: RwSignal<Section>, id: Option<String>) -> impl IntoView {
+    let post = RwSignal::new(None::<AdminPost>);
+    let draft = RwSignal::new(Draft::default());
+    let saved = RwSignal::new(Draft::default());
+    let tab = RwSignal::new("en");
+    // Whether each language's slug was typed (else it follows the title).
+    let slug_typed = RwSignal::new([false, false]);
+    let preview = RwSignal::new(String::new());
+    let preview_failed = RwSignal::new(None::<String>);
+    let preview_round = RwSignal::new(0u64);
+    let problem = RwSignal::new(None::<Problem>);
+    let message = RwSignal::new(String::new());
+    let conflict = RwSignal::new(false);
+    let confirm_delete = RwSignal::new(false);
+    let schedule_at = RwSignal::new(String::new());
+    let busy = RwSignal::new(false);
+    let loaded = RwSignal::new(id.is_none());
+
+    let lang_index = |lang: &str| usize::from(lang == "vi");
+    let show = move |p: AdminPost, keep_text: bool| {
+        let theirs = Draft::from_post(&p);
+        if !keep_text {
+            draft.set(theirs.clone());
+            slug_typed.set([true, true]);
+        }
+        saved.set(theirs);
+        schedule_at.set(
+            p.publish_at
+                .as_deref()
+                .map(utc_to_local)
+                .unwrap_or_default(),
+        );
+        post.set(Some(p));
+    };
+    let render_preview = move || {
+        let round = preview_round.get_untracked() + 1;
+        preview_round.set(round);
+        let body = draft.with_untracked(|d| d.lang(tab.get_untracked()).body.clone());
+        set_timeout(
+            move || {
+                if preview_round.get_untracked() != round {
+                    return;
+                }
+                if body.trim().is_empty() {
+                    preview.set(String::new());
+                    return;
+                }
+                spawn_local(async move {
+                    let asked = PreviewInput { body };
+                    let answer = Client
+                        .call::<Preview>("POST", "/admin/preview", Some(&asked))
+                        .await;
+                    if preview_round.get_untracked() == round {
+                        match answer {
+                            Ok(p) => {
+                                preview_failed.set(None);
+                                preview.set(p.items.html);
+                            }
+                            Err(p) => preview_failed.set(Some(p.describe())),
+                        }
+                    }
+                });
+            },
+            PREVIEW_PAUSE,
+        );
+    };
+    if let Some(id) = id.clone() {
+        spawn_local(async move {
+            match Client.get::<AdminPost>(&format!("/admin/posts/{id}")).await {
+                Ok(p) => {
+                    show(p.items, false);
+                    loaded.set(true);
+                    render_preview();
+                }
+                Err(p) => problem.set(Some(p)),
+            }
+        });
+    }
+
+    // Saves what changed; then `then` (an action on the saved post), if any.
+    let save_then = move |then: Option<(&'static str, &'static str)>| {
+        busy.set(true);
+        problem.set(None);
+        message.set(String::new());
+        spawn_local(async move {
+            let current = post.get_untracked();
+            let now = draft.get_untracked();
+            let answer = match &current {
+                None => Some(
+                    Client
+                        .call::<AdminPost>("POST", "/admin/posts", Some(&now.create()))
+                        .await,
+                ),
+                Some(p) => match now.patch(&saved.get_untracked(), p.version) {
+                    Some(patch) => Some(
+                        Client
+                            .call::<AdminPost>(
+                                "PATCH",
+                                &format!("/admin/posts/{}", p.id),
+                                Some(&patch),
+                            )
+                            .await,
+                    ),
+                    None => None,
+                },
+            };
+            let saved_post = match answer {
+                Some(Ok(p)) => {
+                    if current.is_none() {
+                        // A new post has its own address from now on.
+                        let path = Section::Edit(Some(p.items.id.clone())).path();
+                        if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
+                            let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&path));
+                        }
+                    }
+                    show(p.items.clone(), true);
+                    message.set("Saved.".into());
+                    Some(p.items)
+                }
+                Some(Err(p)) => {
+                    conflict.set(p.code() == Some("UPDATE_CONFLICT"));
+                    problem.set(Some(p));
+                    None
+                }
+                None => current,
+            };
+            if let (Some(p), Some((action, done))) = (saved_post, then) {
+                let path = format!("/admin/posts/{}/{action}", p.id);
+                let result = if action == "schedule" {
+                    match local_to_utc(&schedule_at.get_untracked()) {
+                        Some(at) => {
+                            let body = ScheduleInput {
+                                publish_at: at,
+                                version: Some(p.version),
+                            };
+                            Client.call::<AdminPost>("POST", &path, Some(&body)).await
+                        }
+                        None => Err(Problem::Api {
+                            status: 400,
+                            code: "VALIDATION_FAILED".into(),
+                            message: "Pick the date and time to publish at".into(),
+                            errors: vec![],
+                        }),
+                    }
+                } else {
+                    let body = ActionInput {
+                        version: Some(p.version),
+                    };
+                    Client.call::<AdminPost>("POST", &path, Some(&body)).await
+                };
+                match result {
+                    Ok(p) => {
+                        show(p.items, true);
+                        message.set(done.into());
+                    }
+                    Err(p) => {
+                        conflict.set(p.code() == Some("UPDATE_CONFLICT"));
+                        problem.set(Some(p));
+                    }
+                }
+            }
+            busy.set(false);
+        });
+    };
+    let reload = move |keep_text: bool| {
+        let Some(id) = post.get_untracked().map(|p| p.id) else {
+            return;
+        };
+        spawn_local(async move {
+            match Client.get::<AdminPost>(&format!("/admin/posts/{id}")).await {
+                Ok(p) => {
+                    show(p.items, keep_text);
+                    conflict.set(false);
+                    problem.set(None);
+                    message.set(if keep_text {
+                        "Your text is kept on top of their version: save to replace it.".into()
+                    } else {
+                        "Their version is loaded.".into()
+                    });
+                    render_preview();
+                }
+                Err(p) => problem.set(Some(p)),
+            }
+        });
+    };
+    let delete = move |_| {
+        let Some(id) = post.get_untracked().map(|p| p.id) else {
+            return;
+        };
+        spawn_local(async move {
+            match Client
+                .call::<serde_json::Value>("DELETE", &format!("/admin/posts/{id}"), None::<&()>)
+                .await
+            {
+                Ok(_) => section.set(Section::Posts),
+                Err(p) => problem.set(Some(p)),
+            }
+        });
+    };
+
+    let field = move |get: fn(&crate::draft::Fields) -> &String| {
+        move || draft.with(|d| get(d.lang(tab.get())).clone())
+    };
+    let status = move || {
+        post.with(|p| {
+            p.as_ref()
+                .map_or_else(|| "new".to_owned(), |p| p.status.clone())
+        })
+    };
+
+    view! {
+        <p><button type="button" class="link" data-testid="back-to-posts" on:click=move |_| section.set(Section::Posts)>"← All posts"</button></p>
+        <h1>{move || if post.with(Option::is_some) { "Edit post" } else { "New post" }}</h1>
+        <p class="meta">"Status: " <span class="status" data-testid="editor-status">{status}</span>
+            {move || post.get().and_then(|p| p.publish_at).map(|at| view! {
+                " · publishes at " <time data-testid="editor-publish-at" datetime=at.clone()>{utc_to_local(&at).replace('T', " ")}</time>
+            })}
+        </p>
+        <Show when=move || loaded.get() fallback=|| view! { <p role="status">"Loading the post…"</p> }>
+        <div class="tabs" role="tablist" aria-label="Language">
+            {LANGS.map(|lang| view! {
+                <button type="button" role="tab" id=format!("tab-{lang}") data-testid=format!("tab-{lang}")
+                    aria-controls="lang-panel" aria-selected=move || (tab.get() == lang).to_string()
+                    on:click=move |_| { tab.set(lang); render_preview(); }>{lang_name(lang)}</button>
+            }).collect_view()}
+        </div>
+        <div class="editor" id="lang-panel" role="tabpanel" aria-labelledby=move || format!("tab-{}", tab.get()) lang=move || tab.get()>
+            <div class="fields">
+                <label for="post-title">"Title"</label>
+                <input id="post-title" name="title" data-testid="post-title-input" prop:value=field(|f| &f.title)
+                    on:input=move |ev| {
+                        let title = event_target_value(&ev);
+                        let lang = tab.get_untracked();
+                        let typed = slug_typed.get_untracked()[lang_index(lang)];
+                        draft.update(|d| {
+                            let f = d.lang_mut(lang);
+                            if !typed { f.slug = slug::suggest(&title); }
+                            f.title = title;
+                        });
+                    }/>
+                <label for="post-slug">"Slug"</label>
+                <input id="post-slug" name="slug" data-testid="post-slug-input" prop:value=field(|f| &f.slug)
+                    on:input=move |ev| {
+                        let lang = tab.get_untracked();
+                        slug_typed.update(|t| t[lang_index(lang)] = true);
+                        draft.update(|d| d.lang_mut(lang).slug = event_target_value(&ev));
+                    }/>
+                <label for="post-excerpt">"Excerpt"</label>
+                <textarea id="post-excerpt" name="excerpt" rows="2" prop:value=field(|f| &f.excerpt)
+                    on:input=move |ev| draft.update(|d| d.lang_mut(tab.get_untracked()).excerpt = event_target_value(&ev))></textarea>
+                <label for="post-body">"Body (Markdown)"</label>
+                <textarea id="post-body" name="body" rows="16" data-testid="post-body-input" prop:value=field(|f| &f.body)
+                    on:input=move |ev| {
+                        draft.update(|d| d.lang_mut(tab.get_untracked()).body = event_target_value(&ev));
+                        render_preview();
+                    }></textarea>
+            </div>
+            <section class="preview" aria-labelledby="preview-title">
+                <h2 id="preview-title">"Preview"</h2>
+                <p class="form-error" data-testid="preview-error">{move || preview_failed.get()}</p>
+                <div class="body" data-testid="post-preview" aria-live="polite" inner_html=move || preview.get()></div>
+            </section>
+        </div>
+        <label for="post-tags">"Tags (separated by commas)"</label>
+        <input id="post-tags" name="tags" data-testid="post-tags-input" prop:value=move || draft.with(|d| d.tags.clone())
+            on:input=move |ev| draft.update(|d| d.tags = event_target_value(&ev))/>
+        <div class="actions">
+            <button type="button" data-testid="save" prop:disabled=move || busy.get() on:click=move |_| save_then(None)>"Save draft"</button>
+            <Show when=move || status() != "published">
+                <button type="button" data-testid="publish" prop:disabled=move || busy.get() on:click=move |_| save_then(Some(("publish", "Published.")))>"Publish now"</button>
+            </Show>
+            <Show when=move || matches!(status().as_str(), "published" | "scheduled")>
+                <button type="button" data-testid="unpublish" prop:disabled=move || busy.get() on:click=move |_| save_then(Some(("unpublish", "Back to draft.")))>"Unpublish"</button>
+            </Show>
+        </div>
+        <fieldset class="schedule">
+            <legend>"Schedule"</legend>
+            <label for="post-publish-at">{move || format!("Publish at ({})", time_zone())}</label>
+            <input id="post-publish-at" type="datetime-local" data-testid="publish-at-input" bind:value=schedule_at/>
+            <button type="button" data-testid="schedule" prop:disabled=move || busy.get() on:click=move |_| save_then(Some(("schedule", "Scheduled.")))>"Schedule"</button>
+        </fieldset>
+        <p class="saved" data-testid="editor-message" role="status">{move || message.get()}</p>
+        <FormError problem/>
+        <Show when=move || conflict.get()>
+            <div class="conflict" data-testid="conflict" role="alert">
+                <p>"Someone saved this post after you opened it. Take their version, or keep your text and save it over theirs."</p>
+                <button type="button" data-testid="conflict-reload" on:click=move |_| reload(false)>"Load their version"</button>
+                <button type="button" data-testid="conflict-keep" on:click=move |_| reload(true)>"Keep my text"</button>
+            </div>
+        </Show>
+        <Show when=move || post.with(|p| p.as_ref().is_some_and(|p| p.status != "deleted"))>
+            <div class="danger">
+                <Show when=move || confirm_delete.get() fallback=move || view! {
+                    <button type="button" class="quiet" data-testid="delete" on:click=move |_| confirm_delete.set(true)>"Delete post…"</button>
+                }>
+                    <button type="button" class="warn" data-testid="delete-confirm" on:click=delete>"Delete it"</button>
+                    <button type="button" class="quiet" on:click=move |_| confirm_delete.set(false)>"Keep it"</button>
+                </Show>
+            </div>
+        </Show>
+        </Show>
+    }
+}
