@@ -18,9 +18,12 @@ function need(name) {
   return value;
 }
 
-// SEALPOST_SEED: `{"editorToken", "post": {id, en, vi, word}, "readPost": {…}}`,
-// the posts the scenario published (an English and a Vietnamese slug each,
-// and a word in both titles) and an editor's access token.
+// SEALPOST_SEED: `{"editorToken", "post": {id, en, vi, word}, "readPost": {…},
+// "staff": {email, password}, "auditor": {email, password}, "member": {email, password}}`: the posts the
+// scenario published (an English and a Vietnamese slug each, and a word in
+// both titles), an editor's access token, a new editor who has never signed
+// in (no second factor yet), another for the console's Lighthouse audits,
+// and a member.
 const seed = JSON.parse(need('SEALPOST_SEED'));
 
 export const env = {
@@ -28,6 +31,9 @@ export const env = {
   editorToken: seed.editorToken,
   post: seed.post,
   readPost: seed.readPost,
+  staff: seed.staff,
+  member: seed.member,
+  auditor: seed.auditor,
   chrome: process.env.CHROME_PATH || '/usr/bin/chromium',
   screenshots: process.env.SEALPOST_SCREENSHOTS || '',
 };
@@ -53,9 +59,10 @@ export async function launch() {
  * `problems` collects every console error, uncaught exception and CSP
  * violation on any of its pages; a test ends by asserting it is empty.
  */
-export async function person(browser, { locale = 'en-US', mobile = false } = {}) {
+export async function person(browser, { locale = 'en-US', mobile = false, timezoneId } = {}) {
   const context = await browser.newContext({
     locale,
+    ...(timezoneId ? { timezoneId } : {}),
     extraHTTPHeaders: { 'CF-Connecting-IP': freshIp() },
     ...(mobile
       ? { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true }
@@ -75,6 +82,16 @@ export async function person(browser, { locale = 'en-US', mobile = false } = {})
       if (m.type() === 'error') problems.push(`${page.url()}: console: ${m.text()}`);
     });
     page.on('pageerror', (e) => problems.push(`${page.url()}: uncaught: ${e.message}`));
+    // SEALPOST_BROWSER_TRACE=1: every refused request, to see why a step hangs.
+    if (process.env.SEALPOST_BROWSER_TRACE) {
+      page.on('response', async (r) => {
+        if (r.status() < 400) return;
+        let body = '';
+        try { body = (await r.text()).slice(0, 300); } catch { /* gone */ }
+        console.error(`trace: ${r.request().method()} ${r.url()} -> ${r.status()} ${body}`);
+      });
+      page.on('console', (m) => console.error(`trace: console.${m.type()}: ${m.text()}`));
+    }
   };
   context.on('page', watch);
   return { context, problems, newPage: () => context.newPage() };

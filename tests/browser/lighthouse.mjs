@@ -1,14 +1,20 @@
-// Lighthouse (the pinned CLI, mobile emulation, its defaults) against the
-// system Chromium: one audit of one page, answered as each category's score
-// out of 100 and the audits that cost points.
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+// Lighthouse (the pinned library, mobile emulation, its defaults) against
+// the system Chromium: one audit of one page, or of each screen a walk
+// through an app stops at, answered as each category's score out of 100 and
+// the audits that cost points.
+//
+// Chromium is launched here rather than by Lighthouse's CLI: the CLI gives a
+// starting browser 25 s to open its debugging port and has no way to wait
+// longer, and a cold first start on a loaded machine can take more. Here a
+// start gets a minute, and a browser that never answers is started again.
+import * as chromeLauncher from 'chrome-launcher';
+import lighthouse, { snapshot } from 'lighthouse';
+import puppeteer from 'puppeteer-core';
 
 import { env, freshIp, url } from './lib.mjs';
 
-const run = promisify(execFile);
-const cli = fileURLToPath(new URL('./node_modules/lighthouse/cli/index.js', import.meta.url));
+const LAUNCH_ATTEMPTS = 3;
+const CHROME_FLAGS = ['--headless=new', '--no-sandbox', '--disable-dev-shm-usage'];
 
 /** The pages audited: the home and a post, in each language. */
 export function auditedPages() {
@@ -18,19 +24,28 @@ export function auditedPages() {
   ]);
 }
 
-/** Audits `path` in `categories`: `{scores: {id: 0–100}, failing: [audit titles]}`. */
-export async function audit(path, categories) {
-  const { stdout } = await run(process.execPath, [
-    cli,
-    url(path),
-    '--output=json',
-    '--output-path=stdout',
-    '--quiet',
-    `--only-categories=${categories.join(',')}`,
-    `--extra-headers=${JSON.stringify({ 'CF-Connecting-IP': freshIp() })}`,
-    '--chrome-flags=--headless=new --no-sandbox --disable-dev-shm-usage',
-  ], { env: { ...process.env, CHROME_PATH: env.chrome }, maxBuffer: 64 * 1024 * 1024 });
-  const report = JSON.parse(stdout);
+/** A fresh Chromium with its debugging port open, started again if it never opens. */
+async function launchChrome() {
+  let last;
+  for (let attempt = 1; attempt <= LAUNCH_ATTEMPTS; attempt += 1) {
+    try {
+      return await chromeLauncher.launch({
+        chromePath: env.chrome,
+        chromeFlags: CHROME_FLAGS,
+        connectionPollInterval: 500,
+        maxConnectionRetries: 120,
+      });
+    } catch (e) {
+      last = e;
+      console.error(`Chromium did not open its debugging port (attempt ${attempt}/${LAUNCH_ATTEMPTS}): ${e.message}`);
+    }
+  }
+  throw last;
+}
+
+/** Each category's score out of 100 and the weighted audits that cost points. */
+function summary(report, what) {
+  if (report.runtimeError) throw new Error(`Lighthouse could not audit ${what}: ${report.runtimeError.message}`);
   const scores = {};
   const failing = [];
   for (const [id, category] of Object.entries(report.categories)) {
@@ -41,4 +56,51 @@ export async function audit(path, categories) {
     }
   }
   return { scores, failing };
+}
+
+/** Audits `path` in `categories`: `{scores: {id: 0–100}, failing: [audit titles]}`. */
+export async function audit(path, categories) {
+  const chrome = await launchChrome();
+  let report;
+  try {
+    const result = await lighthouse(url(path), {
+      port: chrome.port,
+      output: 'json',
+      logLevel: 'error',
+      onlyCategories: categories,
+      extraHeaders: { 'CF-Connecting-IP': freshIp() },
+    });
+    report = result.lhr;
+  } finally {
+    await chrome.kill();
+  }
+  return summary(report, path);
+}
+
+/**
+ * Walks an app in one fresh Chromium, driven by puppeteer (Lighthouse's own
+ * driver): `walk(page, screen)` moves through it the way a person does and
+ * calls `await screen(name)` at each screen, which audits the page as it
+ * stands then (Lighthouse's snapshot mode: what is on screen, signed in).
+ * Answers `[{name, scores, failing}]` in the order of the screens.
+ */
+export async function auditScreens(walk, categories) {
+  const chrome = await launchChrome();
+  const screens = [];
+  try {
+    const browser = await puppeteer.connect({ browserURL: `http://127.0.0.1:${chrome.port}`, defaultViewport: null });
+    try {
+      const page = await browser.newPage();
+      await page.setExtraHTTPHeaders({ 'CF-Connecting-IP': freshIp() });
+      await walk(page, async (name) => {
+        const result = await snapshot(page, { flags: { onlyCategories: categories, logLevel: 'error' } });
+        screens.push({ name, ...summary(result.lhr, `the ${name} screen`) });
+      });
+    } finally {
+      await browser.disconnect();
+    }
+  } finally {
+    await chrome.kill();
+  }
+  return screens;
 }

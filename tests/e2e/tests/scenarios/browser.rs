@@ -1,4 +1,5 @@
-//! The site in a real browser: the scenario publishes the posts, then runs
+//! The site and the staff console in a real browser: the scenario publishes
+//! the posts and makes two new editors and a member, then runs
 //! `tests/browser` (playwright-core driving Debian's Chromium, and
 //! Lighthouse's accessibility, best-practices and SEO audits) against the
 //! running stack. Node's test runner reports each browser scenario; this
@@ -9,6 +10,7 @@
 //! the other scenarios.
 use std::process::Command;
 
+use sealpost_e2e::auth::{admin_set_roles, new_member};
 use sealpost_e2e::comments::{create_post, editor, publish_post};
 use sealpost_e2e::{Stack, json, random_hex, repo_root};
 
@@ -47,6 +49,31 @@ fn bilingual_post(stack: &Stack, word: &str) -> serde_json::Value {
     json!({"id": id, "en": en, "vi": vi, "word": word})
 }
 
+/// A new member: `{email, password}`.
+fn new_person(stack: &Stack, name: &str) -> serde_json::Value {
+    let m = new_member(stack, name);
+    json!({"email": m.email, "password": m.password})
+}
+
+/// A new editor who has never signed in: `{email, password}`.
+fn new_staff(stack: &Stack) -> serde_json::Value {
+    let person = new_member(stack, "studio");
+    let reply = admin_set_roles(stack, &person.user_id(), &json!(["editor"]));
+    assert_eq!(reply.status, 200, "making the new editor: {reply}");
+    json!({"email": person.email, "password": person.password})
+}
+
+/// The test files run: all of them, or the ones named (space-separated) in
+/// `SEALPOST_BROWSER_TESTS` while working on one.
+fn browser_tests() -> Vec<String> {
+    match std::env::var("SEALPOST_BROWSER_TESTS") {
+        Ok(only) if !only.trim().is_empty() => only.split_whitespace().map(str::to_owned).collect(),
+        _ => ["site.test.mjs", "studio.test.mjs", "lighthouse.test.mjs"]
+            .map(str::to_owned)
+            .to_vec(),
+    }
+}
+
 fn the_site_works_in_a_real_browser(stack: &Stack) {
     let dir = repo_root().join("tests/browser");
     assert!(
@@ -57,17 +84,15 @@ fn the_site_works_in_a_real_browser(stack: &Stack) {
         "editorToken": editor(stack).otp.access,
         "post": bilingual_post(stack, &random_hex(4)),
         "readPost": bilingual_post(stack, &random_hex(4)),
+        "staff": new_staff(stack),
+        "auditor": new_staff(stack),
+        "member": new_person(stack, "studio-member"),
     });
     let screenshots = repo_root().join("docs/screenshots");
     let status = Command::new("node")
         .current_dir(&dir)
-        .args([
-            "--test",
-            "--test-concurrency=1",
-            "--test-reporter=spec",
-            "site.test.mjs",
-            "lighthouse.test.mjs",
-        ])
+        .args(["--test", "--test-concurrency=1", "--test-reporter=spec"])
+        .args(browser_tests())
         .env("SEALPOST_BASE_URL", stack.base_url())
         .env("SEALPOST_SEED", seed.to_string())
         .env("SEALPOST_SCREENSHOTS", &screenshots)
