@@ -148,7 +148,7 @@ test('a member who signs in to the console is turned away', () => withBrowser(as
   assert.deepEqual(visitor.problems, []);
 }));
 
-test('an editor writes a bilingual post with a live preview, keeps their text through a conflict, schedules it in their time zone and publishes it', () => withBrowser(async (browser) => {
+test('an editor writes a bilingual post with a live preview and autosave, keeps their text through a conflict, schedules it in their time zone and publishes it', () => withBrowser(async (browser) => {
   assert.ok(recoveryCodes.length > 1, 'the enrolment test ran first');
   const staff = await person(browser, { timezoneId: 'Asia/Ho_Chi_Minh' });
   const page = await staff.newPage();
@@ -183,12 +183,18 @@ test('an editor writes a bilingual post with a live preview, keeps their text th
   assert.equal(await $(page, 'editor-status').textContent(), 'draft');
   await screenshot(page, 'studio-editor');
 
+  // A draft saves itself once typing pauses.
+  await $(page, 'tab-en').click();
+  await page.fill('#post-excerpt', `Saved by itself ${word}`);
+  await eventually(async () => (await $(page, 'editor-message').textContent()) === 'Draft saved automatically.', 'the autosave');
+
   const listed = await api('GET', `/admin/posts?q=${word}`, { token: env.editorToken });
   assert.equal(listed.status, 200, listed.text);
   assert.equal(listed.json.data.length, 1);
   const saved = listed.json.data[0];
   assert.equal(saved.translations.vi.slug, `pho-bo-ha-noi-${word}`);
   assert.deepEqual(saved.tags, ['edge', 'pho']);
+  assert.equal(saved.translations.en.excerpt, `Saved by itself ${word}`);
 
   // Someone else saves first: the stale save shows the conflict; the
   // editor keeps their text and saves it over the other version.

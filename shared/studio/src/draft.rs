@@ -37,6 +37,13 @@ impl Fields {
         }
     }
 
+    /// Written far enough to be saved: a title, a body and a usable slug.
+    fn is_complete(&self) -> bool {
+        !self.title.trim().is_empty()
+            && !self.body.trim().is_empty()
+            && slug::is_slug(&self.slug_or_suggested(), slug::SLUG_MAX)
+    }
+
     fn input(&self) -> TranslationInput {
         TranslationInput {
             title: self.title.trim().to_owned(),
@@ -114,6 +121,17 @@ impl Draft {
             },
             tags: self.tag_list(),
         }
+    }
+
+    /// Whether [`Draft::create`] would be accepted as far as the console can
+    /// tell: some language written, and every written one complete. A new
+    /// post saves itself only then, so half a title never shows an error.
+    pub fn can_create(&self) -> bool {
+        let written: Vec<&Fields> = [&self.en, &self.vi]
+            .into_iter()
+            .filter(|f| !f.is_blank())
+            .collect();
+        !written.is_empty() && written.iter().all(|f| f.is_complete())
     }
 
     /// `PATCH /admin/posts/{id}` from `saved` (the draft as last saved, at
@@ -216,6 +234,37 @@ mod tests {
         let vi = t.vi.unwrap().unwrap();
         assert_eq!(vi.slug.as_deref(), Some("xin-chao"));
         assert_eq!(vi.body.as_deref(), Some("Một"));
+    }
+
+    #[test]
+    fn a_new_post_can_be_created_once_a_language_has_a_title_and_a_body() {
+        let mut draft = Draft::default();
+        assert!(!draft.can_create());
+        draft.en.title = "Hello".into();
+        assert!(!draft.can_create());
+        draft.en.body = "One".into();
+        assert!(draft.can_create());
+    }
+
+    #[test]
+    fn a_half_written_second_language_keeps_a_new_post_from_being_created() {
+        let draft = Draft {
+            en: fields("Hello", "One"),
+            vi: fields("Xin chào", ""),
+            ..Draft::default()
+        };
+        assert!(!draft.can_create());
+    }
+
+    #[test]
+    fn a_title_with_nothing_to_make_a_slug_from_is_not_enough() {
+        assert!(
+            !Draft {
+                en: fields("!!!", "One"),
+                ..Draft::default()
+            }
+            .can_create()
+        );
     }
 
     #[test]

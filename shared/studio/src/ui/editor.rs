@@ -2,8 +2,10 @@
 //! title until edited, excerpt, Markdown body with a live preview the
 //! server renders with its own renderer), tags, and the post's workflow —
 //! save, publish, schedule in the editor's own time zone (stored in UTC),
-//! unpublish, delete. A save made stale by someone else's shows the
-//! conflict and lets the editor take their version or keep their own text.
+//! unpublish, delete. A draft saves itself once typing pauses (a
+//! published or scheduled post only when asked, since its save is public).
+//! A save made stale by someone else's shows the conflict and lets the
+//! editor take their version or keep their own text.
 use std::time::Duration;
 
 use leptos::prelude::*;
@@ -20,6 +22,8 @@ use crate::problem::Problem;
 
 /// How long typing must pause before the preview is rendered again.
 const PREVIEW_PAUSE: Duration = Duration::from_millis(400);
+/// How long typing must pause before a draft saves itself.
+const AUTOSAVE_PAUSE: Duration = Duration::from_secs(3);
 
 fn lang_name(lang: &str) -> &'static str {
     if lang == "vi" {
@@ -73,6 +77,7 @@ pub fn Editor(section: RwSignal<Section>, id: Option<String>) -> impl IntoView {
     let schedule_at = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
     let loaded = RwSignal::new(id.is_none());
+    let autosave_round = RwSignal::new(0u64);
 
     let lang_index = |lang: &str| usize::from(lang == "vi");
     let show = move |p: AdminPost, keep_text: bool| {
@@ -135,9 +140,12 @@ pub fn Editor(section: RwSignal<Section>, id: Option<String>) -> impl IntoView {
         });
     }
 
-    // Saves what changed; then `then` (an action on the saved post), if any.
-    let save_then = move |then: Option<(&'static str, &'static str)>| {
+    // Saves what changed, saying `note`; then `then` (an action on the saved
+    // post and what to say once done), if any.
+    let save_then = move |then: Option<(&'static str, &'static str)>, note: &'static str| {
         busy.set(true);
+        // A save now makes a pending autosave moot.
+        autosave_round.update(|r| *r += 1);
         problem.set(None);
         message.set(String::new());
         spawn_local(async move {
@@ -172,7 +180,7 @@ pub fn Editor(section: RwSignal<Section>, id: Option<String>) -> impl IntoView {
                         }
                     }
                     show(p.items.clone(), true);
-                    message.set("Saved.".into());
+                    message.set(note.into());
                     Some(p.items)
                 }
                 Some(Err(p)) => {
@@ -219,6 +227,33 @@ pub fn Editor(section: RwSignal<Section>, id: Option<String>) -> impl IntoView {
             }
             busy.set(false);
         });
+    };
+    // After each edit: once typing has paused, a draft (or a new post with
+    // a language complete enough to create it) saves itself, unless a save
+    // is under way or a conflict waits for the editor's choice.
+    let autosave = move || {
+        let round = autosave_round.get_untracked() + 1;
+        autosave_round.set(round);
+        set_timeout(
+            move || {
+                let quiet = autosave_round.get_untracked() == round
+                    && !busy.get_untracked()
+                    && !conflict.get_untracked();
+                let due = post.with_untracked(|p| match p {
+                    Some(p) => {
+                        p.status == "draft"
+                            && draft
+                                .with_untracked(|d| d.patch(&saved.get_untracked(), p.version))
+                                .is_some()
+                    }
+                    None => draft.with_untracked(Draft::can_create),
+                });
+                if quiet && due {
+                    save_then(None, "Draft saved automatically.");
+                }
+            },
+            AUTOSAVE_PAUSE,
+        );
     };
     let reload = move |keep_text: bool| {
         let Some(id) = post.get_untracked().map(|p| p.id) else {
@@ -295,6 +330,7 @@ pub fn Editor(section: RwSignal<Section>, id: Option<String>) -> impl IntoView {
                             if !typed { f.slug = slug::suggest(&title); }
                             f.title = title;
                         });
+                        autosave();
                     }/>
                 <label for="post-slug">"Slug"</label>
                 <input id="post-slug" name="slug" data-testid="post-slug-input" prop:value=field(|f| &f.slug)
@@ -302,15 +338,20 @@ pub fn Editor(section: RwSignal<Section>, id: Option<String>) -> impl IntoView {
                         let lang = tab.get_untracked();
                         slug_typed.update(|t| t[lang_index(lang)] = true);
                         draft.update(|d| d.lang_mut(lang).slug = event_target_value(&ev));
+                        autosave();
                     }/>
                 <label for="post-excerpt">"Excerpt"</label>
                 <textarea id="post-excerpt" name="excerpt" rows="2" prop:value=field(|f| &f.excerpt)
-                    on:input=move |ev| draft.update(|d| d.lang_mut(tab.get_untracked()).excerpt = event_target_value(&ev))></textarea>
+                    on:input=move |ev| {
+                        draft.update(|d| d.lang_mut(tab.get_untracked()).excerpt = event_target_value(&ev));
+                        autosave();
+                    }></textarea>
                 <label for="post-body">"Body (Markdown)"</label>
                 <textarea id="post-body" name="body" rows="16" data-testid="post-body-input" prop:value=field(|f| &f.body)
                     on:input=move |ev| {
                         draft.update(|d| d.lang_mut(tab.get_untracked()).body = event_target_value(&ev));
                         render_preview();
+                        autosave();
                     }></textarea>
             </div>
             <section class="preview" aria-labelledby="preview-title">
@@ -321,21 +362,21 @@ pub fn Editor(section: RwSignal<Section>, id: Option<String>) -> impl IntoView {
         </div>
         <label for="post-tags">"Tags (separated by commas)"</label>
         <input id="post-tags" name="tags" data-testid="post-tags-input" prop:value=move || draft.with(|d| d.tags.clone())
-            on:input=move |ev| draft.update(|d| d.tags = event_target_value(&ev))/>
+            on:input=move |ev| { draft.update(|d| d.tags = event_target_value(&ev)); autosave(); }/>
         <div class="actions">
-            <button type="button" data-testid="save" prop:disabled=move || busy.get() on:click=move |_| save_then(None)>"Save draft"</button>
+            <button type="button" data-testid="save" prop:disabled=move || busy.get() on:click=move |_| save_then(None, "Saved.")>"Save draft"</button>
             <Show when=move || status() != "published">
-                <button type="button" data-testid="publish" prop:disabled=move || busy.get() on:click=move |_| save_then(Some(("publish", "Published.")))>"Publish now"</button>
+                <button type="button" data-testid="publish" prop:disabled=move || busy.get() on:click=move |_| save_then(Some(("publish", "Published.")), "Saved.")>"Publish now"</button>
             </Show>
             <Show when=move || matches!(status().as_str(), "published" | "scheduled")>
-                <button type="button" data-testid="unpublish" prop:disabled=move || busy.get() on:click=move |_| save_then(Some(("unpublish", "Back to draft.")))>"Unpublish"</button>
+                <button type="button" data-testid="unpublish" prop:disabled=move || busy.get() on:click=move |_| save_then(Some(("unpublish", "Back to draft.")), "Saved.")>"Unpublish"</button>
             </Show>
         </div>
         <fieldset class="schedule">
             <legend>"Schedule"</legend>
             <label for="post-publish-at">{move || format!("Publish at ({})", time_zone())}</label>
             <input id="post-publish-at" type="datetime-local" data-testid="publish-at-input" bind:value=schedule_at/>
-            <button type="button" data-testid="schedule" prop:disabled=move || busy.get() on:click=move |_| save_then(Some(("schedule", "Scheduled.")))>"Schedule"</button>
+            <button type="button" data-testid="schedule" prop:disabled=move || busy.get() on:click=move |_| save_then(Some(("schedule", "Scheduled.")), "Saved.")>"Schedule"</button>
         </fieldset>
         <p class="saved" data-testid="editor-message" role="status">{move || message.get()}</p>
         <FormError problem/>
