@@ -19,14 +19,6 @@ use crate::problem::Problem;
 
 /// The header every `/session` call carries (the site refuses others).
 const SESSION_HEADER: (&str, &str) = ("X-Sealpost-Session", "1");
-/// The site's scripts and the console share one session cookie, and these
-/// two names with the site's `app.js`: a `localStorage` hint that the
-/// browser may hold the cookie (without it nothing asks `/session/refresh`,
-/// so a signed-out visit makes no 401), and the Web Lock that keeps two
-/// tabs from presenting the same rotating refresh token at once (a reuse
-/// ends the session).
-pub(crate) const HINT_KEY: &str = "sealpost.session";
-const REFRESH_LOCK: &str = "sealpost.refresh";
 
 #[derive(Debug, Default)]
 struct State {
@@ -105,7 +97,7 @@ impl Client {
         if !hint::get() {
             return Ok(false);
         }
-        let reply = hint::locked(REFRESH_LOCK, || async {
+        let reply = hint::locked(hint::REFRESH_LOCK, || async {
             net::send("POST", "/session/refresh", &[SESSION_HEADER], Some("{}")).await
         })
         .await

@@ -9,6 +9,15 @@ use std::rc::Rc;
 use wasm_bindgen::{JsCast, JsValue, closure::Closure};
 use wasm_bindgen_futures::JsFuture;
 
+/// The site's scripts and the console share one session cookie, and these
+/// two names with the site's `app.js`: a `localStorage` hint that the
+/// browser may hold the cookie (without it nothing asks `/session/refresh`,
+/// so a signed-out visit makes no 401), and the Web Lock that keeps two
+/// tabs from presenting the same rotating refresh token at once (a reuse
+/// ends the session).
+const HINT_KEY: &str = "sealpost.session";
+pub const REFRESH_LOCK: &str = "sealpost.refresh";
+
 fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok()?
 }
@@ -16,7 +25,7 @@ fn storage() -> Option<web_sys::Storage> {
 /// Whether this browser may hold a session cookie.
 pub fn get() -> bool {
     storage()
-        .and_then(|s| s.get_item(super::client::HINT_KEY).ok().flatten())
+        .and_then(|s| s.get_item(HINT_KEY).ok().flatten())
         .is_some()
 }
 
@@ -25,9 +34,9 @@ pub fn set(on: bool) {
     if let Some(s) = storage() {
         // A full or blocked storage only costs a refresh that answers 401.
         let _ = if on {
-            s.set_item(super::client::HINT_KEY, "1")
+            s.set_item(HINT_KEY, "1")
         } else {
-            s.remove_item(super::client::HINT_KEY)
+            s.remove_item(HINT_KEY)
         };
     }
 }
