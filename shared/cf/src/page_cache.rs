@@ -1,8 +1,8 @@
 //! The [`PageCache`] port over the Workers Cache API (`caches.default`, one
 //! cache per data centre): entries under the caller's synthetic keys, which
 //! never reach the network, stored with `Cache-Control: public,
-//! max-age=<lifetime>` so the Cache API drops them on its own. Writes are
-//! deferred past the answer (`waitUntil`); every failure is a miss.
+//! max-age=<lifetime>` so the Cache API drops them on its own. Writes finish
+//! before the answer (see [`PageCache::put`]); every failure is a miss.
 use sealpost_ports::{CachedPage, PageCache};
 use worker::{Cache, Context, Headers, Response, ResponseBuilder};
 
@@ -14,7 +14,7 @@ pub struct EdgePageCache<'a> {
 }
 
 impl<'a> EdgePageCache<'a> {
-    /// For a request: writes run after its answer through `ctx`.
+    /// For a request (`ctx` marks it as one: scheduled runs do not write).
     pub fn for_request(ctx: &'a Context) -> Self {
         Self { ctx: Some(ctx) }
     }
@@ -38,22 +38,20 @@ impl PageCache for EdgePageCache<'_> {
         Some(CachedPage { headers, body })
     }
 
-    fn put(&self, key: String, page: CachedPage, max_age_secs: u32) {
-        let Some(ctx) = self.ctx else {
+    async fn put(&self, key: String, page: CachedPage, max_age_secs: u32) {
+        if self.ctx.is_none() {
             return;
-        };
-        ctx.wait_until(async move {
-            let headers = Headers::new();
-            for (name, value) in &page.headers {
-                let _ = headers.set(name, value);
-            }
-            let _ = headers.set("cache-control", &format!("public, max-age={max_age_secs}"));
-            let copy: Response = ResponseBuilder::new()
-                .with_status(200)
-                .with_headers(headers)
-                .fixed(page.body);
-            let _ = Cache::default().put(key, copy).await;
-        });
+        }
+        let headers = Headers::new();
+        for (name, value) in &page.headers {
+            let _ = headers.set(name, value);
+        }
+        let _ = headers.set("cache-control", &format!("public, max-age={max_age_secs}"));
+        let copy: Response = ResponseBuilder::new()
+            .with_status(200)
+            .with_headers(headers)
+            .fixed(page.body);
+        let _ = Cache::default().put(key, copy).await;
     }
 
     async fn delete(&self, keys: &[String]) {

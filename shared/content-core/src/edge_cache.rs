@@ -126,7 +126,8 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, P: PageCache, U: SitePurge>
             let resp = self.handle_unconditional(req).await?;
             if resp.status == 200 {
                 self.pages
-                    .put(key, resp.to_cached(&KEPT), STORE_MAX_AGE_SECS);
+                    .put(key, resp.to_cached(&KEPT), STORE_MAX_AGE_SECS)
+                    .await;
             }
             return Ok(conditional(resp, if_none_match, "miss"));
         }

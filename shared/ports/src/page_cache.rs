@@ -26,9 +26,10 @@ pub trait PageCache {
     /// The entry under `key`, unless it is missing or older than the
     /// lifetime it was stored with.
     async fn get(&self, key: &str) -> Option<CachedPage>;
-    /// Stores `page` under `key` for `max_age_secs`. It may complete after
-    /// the request's answer (the adapter defers the write).
-    fn put(&self, key: String, page: CachedPage, max_age_secs: u32);
+    /// Stores `page` under `key` for `max_age_secs`, written before the
+    /// answer: a write left to finish after it could land after a purge the
+    /// same client's next request caused, and bring back what was purged.
+    async fn put(&self, key: String, page: CachedPage, max_age_secs: u32);
     /// Deletes every key of `keys` in this data centre (other data centres
     /// keep their copies until they expire).
     async fn delete(&self, keys: &[String]);

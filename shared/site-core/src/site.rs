@@ -115,7 +115,8 @@ impl<U: Upstream, S: Sql, P: PageCache> Site<'_, U, S, P> {
         resp = resp.with_header("ETag", tag);
         let state = if cacheable && resp.status == 200 {
             self.cache
-                .put(key, resp.to_cached(&KEPT), CACHE_MAX_AGE_SECS);
+                .put(key, resp.to_cached(&KEPT), CACHE_MAX_AGE_SECS)
+                .await;
             "miss"
         } else {
             "bypass"

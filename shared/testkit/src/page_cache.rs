@@ -63,7 +63,7 @@ impl PageCache for MemPageCache {
         (*expires > now).then(|| page.clone())
     }
 
-    fn put(&self, key: String, page: CachedPage, max_age_secs: u32) {
+    async fn put(&self, key: String, page: CachedPage, max_age_secs: u32) {
         self.pending.borrow_mut().push((key, page, max_age_secs));
     }
 
@@ -91,7 +91,7 @@ mod tests {
     #[test]
     fn a_put_is_visible_only_after_the_deferred_work_ran() {
         let cache = MemPageCache::new(ManualClock::new(0));
-        cache.put("k".into(), page("a"), 60);
+        block_on(cache.put("k".into(), page("a"), 60));
         assert_eq!(block_on(cache.get("k")), None);
         cache.settle();
         assert_eq!(block_on(cache.get("k")), Some(page("a")));
@@ -101,7 +101,7 @@ mod tests {
     fn an_entry_is_gone_once_its_max_age_has_passed() {
         let clock = ManualClock::new(0);
         let cache = MemPageCache::new(clock.clone());
-        cache.put("k".into(), page("a"), 60);
+        block_on(cache.put("k".into(), page("a"), 60));
         cache.settle();
         clock.advance_ms(59_999);
         assert!(block_on(cache.get("k")).is_some());
@@ -112,8 +112,8 @@ mod tests {
     #[test]
     fn a_delete_removes_only_the_named_keys() {
         let cache = MemPageCache::new(ManualClock::new(0));
-        cache.put("a".into(), page("a"), 60);
-        cache.put("b".into(), page("b"), 60);
+        block_on(cache.put("a".into(), page("a"), 60));
+        block_on(cache.put("b".into(), page("b"), 60));
         cache.settle();
         block_on(cache.delete(&["a".to_owned()]));
         assert_eq!(block_on(cache.get("a")), None);
