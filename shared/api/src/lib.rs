@@ -14,6 +14,7 @@
 
 pub mod account;
 pub mod body;
+pub mod campaigns;
 pub mod email;
 pub mod envelope;
 pub mod error;
@@ -28,6 +29,7 @@ pub mod request;
 pub mod response;
 pub mod routes;
 pub mod slug;
+pub mod subscribers;
 pub mod upstream;
 pub mod validate;
 

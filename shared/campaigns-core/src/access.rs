@@ -10,10 +10,15 @@ pub fn key_need(req: &ApiRequest) -> KeyNeed {
     let admin = matches!(
         req.id(),
         RouteId::AdminSubscribers
+            | RouteId::AdminSubscribersExport
+            | RouteId::AdminSubscribersImport
             | RouteId::AdminCampaignCreate
             | RouteId::AdminCampaignSend
             | RouteId::AdminCampaignGet
             | RouteId::AdminCampaignsList
+            | RouteId::AdminCampaignUpdate
+            | RouteId::AdminCampaignTest
+            | RouteId::AdminCampaignCancel
     );
     if admin && req.authorization().is_some() {
         KeyNeed::Required
@@ -22,8 +27,9 @@ pub fn key_need(req: &ApiRequest) -> KeyNeed {
     }
 }
 
-/// Whether `req` is served by the campaign admin service (`Sending`); the
-/// other routes belong to `Subscriptions` or the dev mail box.
+/// Whether `req` is served by the campaign admin service (`Sending`); a
+/// test send has its own service (`TestSends`, it mails), and the other
+/// routes belong to `Subscriptions` or the dev mail box.
 pub fn is_campaign_admin(req: &ApiRequest) -> bool {
     matches!(
         req.id(),
@@ -31,6 +37,8 @@ pub fn is_campaign_admin(req: &ApiRequest) -> bool {
             | RouteId::AdminCampaignSend
             | RouteId::AdminCampaignGet
             | RouteId::AdminCampaignsList
+            | RouteId::AdminCampaignUpdate
+            | RouteId::AdminCampaignCancel
     )
 }
 

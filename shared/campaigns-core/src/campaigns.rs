@@ -15,15 +15,19 @@
 //! short round. Enqueueing first claims the rows (`enqueued_at = now`, one
 //! `UPDATE … RETURNING`), so overlapping callers do not both enqueue them;
 //! jobs are hints anyway (the consumer's claims are atomic).
-use sealpost_api::body::parse_json;
+use sealpost_api::campaigns::{Campaign, CampaignCounts, CampaignStatus, Localised};
 use sealpost_api::routes::RouteId;
-use sealpost_api::{ApiError, ApiRequest, ApiResponse, Validator};
+use sealpost_api::{ApiError, ApiRequest, ApiResponse};
 use sealpost_guard::{AccessClaims, Role, Verifier, live_caller, require_staff};
-use sealpost_ports::{Clock, PortError, Rng, SiteDb, Sql, Statement, parse_rfc3339, rfc3339};
+use sealpost_ports::{Clock, PortError, Rng, SiteDb, Sql, Statement, rfc3339};
 use serde::Deserialize;
-use serde_json::{Value, json};
 
+mod cancel;
+mod edit;
 mod list;
+mod test_send;
+
+pub use test_send::{TEST_SENDS_PER_HOUR, TestSends};
 
 use crate::ledger::finish_if_done;
 use crate::ports::{Job, WorkQueue};
@@ -74,22 +78,6 @@ impl<S: Sql, C: Clock, R: Rng, Q: WorkQueue> std::fmt::Debug for Sending<'_, S, 
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Localised {
-    en: String,
-    vi: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct CreateInput {
-    subject: Localised,
-    body: Localised,
-    #[serde(default)]
-    scheduled_at: Option<String>,
-}
-
 /// A campaign as stored.
 #[derive(Deserialize)]
 struct CampaignRow {
@@ -101,31 +89,23 @@ struct CampaignRow {
     body_vi: String,
     scheduled_at: Option<i64>,
     created_at: i64,
+    updated_at: i64,
     started_at: Option<i64>,
     finished_at: Option<i64>,
     paused_until: Option<i64>,
 }
 
 const CAMPAIGN_COLUMNS: &str = "id, status, subject_en, subject_vi, body_en, body_vi, \
-     scheduled_at, created_at, started_at, finished_at, paused_until";
+     scheduled_at, created_at, updated_at, started_at, finished_at, paused_until";
 
 /// The ledger's counts of a campaign, as selected columns of its
-/// `campaign_deliveries` rows.
+/// `campaign_deliveries` rows ([`CampaignCounts`]).
 const COUNTS: &str = "COUNT(*) AS total, \
      COALESCE(SUM(status IN ('pending', 'sending')), 0) AS pending, \
      COALESCE(SUM(status = 'sent'), 0) AS sent, \
      COALESCE(SUM(status = 'failed'), 0) AS failed, \
-     COALESCE(SUM(status = 'skipped'), 0) AS skipped";
-
-/// The ledger's counts of one campaign.
-#[derive(Deserialize, Default)]
-struct Counts {
-    total: i64,
-    pending: i64,
-    sent: i64,
-    failed: i64,
-    skipped: i64,
-}
+     COALESCE(SUM(status = 'skipped'), 0) AS skipped, \
+     COALESCE(SUM(status = 'cancelled'), 0) AS cancelled";
 
 fn not_found() -> Failure {
     ApiError::not_found()
@@ -133,48 +113,31 @@ fn not_found() -> Failure {
         .into()
 }
 
-fn time(ms: Option<i64>) -> Value {
-    ms.map_or(Value::Null, |ms| Value::String(rfc3339(ms)))
+fn time(ms: Option<i64>) -> Option<String> {
+    ms.map(rfc3339)
 }
 
-fn view(c: &CampaignRow, n: &Counts) -> Value {
-    json!({
-        "id": c.id,
-        "status": c.status,
-        "subject": {"en": c.subject_en, "vi": c.subject_vi},
-        "body": {"en": c.body_en, "vi": c.body_vi},
-        "scheduledAt": time(c.scheduled_at),
-        "createdAt": rfc3339(c.created_at),
-        "startedAt": time(c.started_at),
-        "finishedAt": time(c.finished_at),
-        "pausedUntil": time(c.paused_until),
-        "counts": {
-            "total": n.total,
-            "pending": n.pending,
-            "sent": n.sent,
-            "failed": n.failed,
-            "skipped": n.skipped,
+/// The wire view of a stored campaign with its counts (with its bodies).
+fn view(c: &CampaignRow, counts: CampaignCounts) -> Campaign {
+    Campaign {
+        id: c.id.clone(),
+        // The table's CHECK allows only the statuses there are.
+        status: CampaignStatus::parse(&c.status).unwrap_or(CampaignStatus::Draft),
+        subject: Localised {
+            en: c.subject_en.clone(),
+            vi: c.subject_vi.clone(),
         },
-    })
-}
-
-/// Checks a subject (after trimming): 1–200 characters, no control
-/// characters (a CR/LF would be a header injection).
-fn check_subject(v: &mut Validator, field: &str, subject: &str) {
-    v.text_len(field, subject, 1, SUBJECT_MAX);
-    v.check(
-        !subject.chars().any(char::is_control),
-        field,
-        "Must not contain control characters",
-    );
-}
-
-/// Checks a body (Markdown): 1–50,000 characters, not only whitespace.
-fn check_body(v: &mut Validator, field: &str, body: &str) {
-    let before = v.errors().len();
-    v.text_len(field, body, 1, BODY_MAX);
-    if v.errors().len() == before {
-        v.check(!body.trim().is_empty(), field, "Must not be blank");
+        body: Some(Localised {
+            en: c.body_en.clone(),
+            vi: c.body_vi.clone(),
+        }),
+        scheduled_at: time(c.scheduled_at),
+        created_at: rfc3339(c.created_at),
+        updated_at: rfc3339(c.updated_at),
+        started_at: time(c.started_at),
+        finished_at: time(c.finished_at),
+        paused_until: time(c.paused_until),
+        counts,
     }
 }
 
@@ -186,6 +149,8 @@ impl<S: Sql, C: Clock, R: Rng, Q: WorkQueue> Sending<'_, S, C, R, Q> {
             RouteId::AdminCampaignSend => self.send(input).await,
             RouteId::AdminCampaignGet => self.get(input).await,
             RouteId::AdminCampaignsList => self.list(input).await,
+            RouteId::AdminCampaignUpdate => self.update(input).await,
+            RouteId::AdminCampaignCancel => self.cancel(input).await,
             _ => Err(ApiError::not_found().into()),
         }
     }
@@ -211,8 +176,8 @@ impl<S: Sql, C: Clock, R: Rng, Q: WorkQueue> Sending<'_, S, C, R, Q> {
             .await
     }
 
-    async fn counts(&self, id: &str) -> Result<Counts, PortError> {
-        let counts: Option<Counts> = self
+    async fn counts(&self, id: &str) -> Result<CampaignCounts, PortError> {
+        let counts: Option<CampaignCounts> = self
             .db
             .query_one(
                 &self
@@ -228,67 +193,10 @@ impl<S: Sql, C: Clock, R: Rng, Q: WorkQueue> Sending<'_, S, C, R, Q> {
     }
 
     /// The view of campaign `id` as stored now (with live counts).
-    async fn object(&self, id: &str) -> Result<Value, Failure> {
+    async fn object(&self, id: &str) -> Result<Campaign, Failure> {
         let campaign = self.load(id).await?.ok_or_else(not_found)?;
         let counts = self.counts(id).await?;
-        Ok(view(&campaign, &counts))
-    }
-
-    async fn create(&self, input: &ApiRequest) -> Answer {
-        let claims = self.admin(input).await?;
-        let body: CreateInput = parse_json(&input.body)?;
-        let now = self.clock.now_ms();
-        let subject_en = body.subject.en.trim();
-        let subject_vi = body.subject.vi.trim();
-        let mut v = Validator::new();
-        check_subject(&mut v, "subject.en", subject_en);
-        check_subject(&mut v, "subject.vi", subject_vi);
-        check_body(&mut v, "body.en", &body.body.en);
-        check_body(&mut v, "body.vi", &body.body.vi);
-        let scheduled_at = body.scheduled_at.as_deref().and_then(|s| {
-            let at = parse_rfc3339(s);
-            match at {
-                None => v.add("scheduledAt", "Must be an RFC 3339 date-time"),
-                Some(at) if at <= now => v.add("scheduledAt", "Must be in the future"),
-                Some(at) if at > now.saturating_add(SCHEDULE_HORIZON_MS) => {
-                    v.add("scheduledAt", "Must be within a year")
-                }
-                Some(_) => {}
-            }
-            at
-        });
-        v.finish()?;
-        let id = self.rng.id()?;
-        let status = if scheduled_at.is_some() {
-            "scheduled"
-        } else {
-            "draft"
-        };
-        self.db
-            .execute(
-                &self
-                    .db
-                    .statement(
-                        "INSERT INTO campaigns (site_id, id, subject_en, subject_vi, body_en, \
-                         body_vi, status, scheduled_at, created_by, created_at, updated_at) \
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
-                    )
-                    .bind(id.as_str())
-                    .bind(subject_en)
-                    .bind(subject_vi)
-                    .bind(body.body.en.as_str())
-                    .bind(body.body.vi.as_str())
-                    .bind(status)
-                    .bind(scheduled_at)
-                    .bind(claims.sub.as_str())
-                    .bind(now),
-            )
-            .await?;
-        Ok(ApiResponse::mutation(
-            201,
-            "Campaign created",
-            &self.object(&id).await?,
-        ))
+        Ok(view(&campaign, counts))
     }
 
     /// Starts the campaign now (a draft or a scheduled one: one atomic
@@ -423,9 +331,13 @@ async fn materialise<S: Sql>(
     campaign: &str,
     started_at: i64,
 ) -> Result<(u64, bool), PortError> {
+    // Only while the campaign is sending: a round that runs after a cancel
+    // adds no row.
     let insert = format!(
         "INSERT OR IGNORE INTO campaign_deliveries (site_id, campaign_id, subscriber_id) \
-         SELECT ?1, ?2, s.id {BEYOND_LEDGER} ORDER BY s.id LIMIT {MATERIALISE_CHUNK}"
+         SELECT ?1, ?2, s.id {BEYOND_LEDGER} AND EXISTS (SELECT 1 FROM campaigns c \
+         WHERE c.site_id = ?1 AND c.id = ?2 AND c.status = 'sending') \
+         ORDER BY s.id LIMIT {MATERIALISE_CHUNK}"
     );
     // No `ledger_done = 0` guard: SQLite counts a matched row as changed even
     // when the value stays, so `changes > 0` means "complete" also when a

@@ -1,7 +1,8 @@
 //! The campaigns worker's cron (every minute): the reconciliation that keeps
 //! every campaign moving whatever was lost — a scheduled campaign falls due,
 //! a paused one's cooldown ends, a consumer died holding a claim, a job was
-//! dropped or acknowledged while its campaign was paused.
+//! dropped or acknowledged while its campaign was paused, a consumer died
+//! holding a claim of a campaign since cancelled.
 //!
 //! Every step is one atomic statement or idempotent, so overlapping runs are
 //! harmless: a due campaign matches the `WHERE status = 'scheduled'` of
@@ -30,6 +31,10 @@ pub struct CronReport {
     pub reclaimed: u64,
     /// Campaigns this run finished (`sent`).
     pub finished: usize,
+    /// Rows of cancelled campaigns whose consumer died holding their claim,
+    /// failed by this run (their outcome is unknown; they are never sent
+    /// again).
+    pub abandoned: u64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -57,7 +62,9 @@ impl CampaignKey {
 /// acknowledged unsent while it was paused) so they are enqueued again now;
 /// (3) for every sending campaign takes back the rows whose claim outlived
 /// the lease (→ `pending`, no claim, not enqueued) and [`advance`]s it
-/// (materialise, enqueue, finish).
+/// (materialise, enqueue, finish); (4) for every cancelled campaign fails
+/// the rows whose claim outlived the lease (the consumer died; a cancelled
+/// campaign sends nothing again, so their outcome stays unknown).
 ///
 /// A failure on one campaign does not stop the others; the first error is
 /// returned after all were tried (the next run repeats the work).
@@ -141,10 +148,47 @@ pub async fn reconcile<S: Sql, Q: WorkQueue>(
             }
         }
     }
+    match settle_abandoned(sql, expired_before).await {
+        Ok(n) => report.abandoned = n,
+        Err(e) => {
+            first_error.get_or_insert(e);
+        }
+    }
     match first_error {
         Some(e) => Err(e),
         None => Ok(report),
     }
+}
+
+/// Step (4): fails the rows of cancelled campaigns claimed before
+/// `expired_before` and never settled; returns how many.
+async fn settle_abandoned<S: Sql>(sql: &S, expired_before: i64) -> Result<u64, PortError> {
+    let cancelled: Vec<CampaignKey> = sql
+        .query_as(
+            &Statement::new(
+                "SELECT c.site_id, c.id FROM campaigns c WHERE c.status = 'cancelled' \
+                 AND EXISTS (SELECT 1 FROM campaign_deliveries d WHERE d.site_id = c.site_id \
+                 AND d.campaign_id = c.id AND d.status = 'sending' AND d.claimed_at < ?1) \
+                 ORDER BY c.site_id, c.id",
+            )
+            .bind(expired_before),
+        )
+        .await?;
+    let mut failed = 0;
+    for c in &cancelled {
+        let db = c.site(sql)?;
+        let settle = db
+            .statement(
+                "UPDATE campaign_deliveries SET status = 'failed', claim_id = NULL, \
+                 batch_sealed = NULL, last_error = 'cancelled while in flight; outcome unknown' \
+                 WHERE site_id = ?1 AND campaign_id = ?2 AND status = 'sending' \
+                 AND claimed_at < ?3",
+            )
+            .bind(c.id.as_str())
+            .bind(expired_before);
+        failed += db.execute(&settle).await?.changes;
+    }
+    Ok(failed)
 }
 
 /// Forgets the jobs of the pending rows of a resumed campaign (they were

@@ -325,10 +325,14 @@ impl<S: Sql, C: Clock, R: Rng, M: Mailer> Run<'_, S, C, R, M> {
         now: i64,
         cutoff: i64,
     ) -> Result<Vec<Claimed>, PortError> {
+        // Guarded by the campaign's status in the same statement: a claim
+        // that runs after a cancel takes nothing (campaigns/cancel.rs).
         let base = "UPDATE campaign_deliveries SET status = 'sending', claim_id = ?3, \
                     claimed_at = ?4, attempts = attempts + 1 \
                     WHERE site_id = ?1 AND campaign_id = ?2 \
-                    AND (status = 'pending' OR (status = 'sending' AND claimed_at < ?5))";
+                    AND (status = 'pending' OR (status = 'sending' AND claimed_at < ?5)) \
+                    AND EXISTS (SELECT 1 FROM campaigns c WHERE c.site_id = ?1 \
+                    AND c.id = ?2 AND c.status IN ('sending', 'paused'))";
         let stmt = match scope {
             Scope::Batch(id) => self
                 .db

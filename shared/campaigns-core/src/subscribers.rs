@@ -1,6 +1,7 @@
 //! Subscribers: the public double opt-in routes (`POST /subscribe`, the
 //! confirmation and unsubscribe links and their pages), the admins' list
-//! (`GET /admin/subscribers`) and the local seeding route
+//! (`GET /admin/subscribers`), the CSV import and export, and the local
+//! seeding route
 //! (`POST /__dev/subscribers`), served by [`Subscriptions`]; each group of
 //! routes has its own module.
 //!
@@ -25,9 +26,11 @@ use crate::settings::Settings;
 pub use sealpost_api::Failure;
 
 mod admin_list;
+mod bulk;
 mod dev_seed;
 mod link_routes;
 mod subscribe;
+mod transfer;
 
 pub use admin_list::{QUERY_MAX, SEARCH_CHUNK, SEARCH_SCAN_MAX};
 pub use dev_seed::DEV_SEED_MAX;
@@ -36,12 +39,15 @@ pub use subscribe::{
     MAIL_BURST, MAIL_INTERVAL_MS, SEND_BUSY_MESSAGE, SEND_FAILED_MESSAGE, SEND_SLOT_WAIT_MS,
     SUBSCRIBE_MESSAGE, SUBSCRIBE_RETRY_AFTER_SECS, TURNSTILE_TOKEN_MAX,
 };
+pub(crate) use subscribe::{address_and_locale, send_busy, send_single};
+pub use transfer::{CONSENT_MAX, EXPORT_MAX, IMPORT_MAX, neutralised};
 
 type Answer = Result<ApiResponse, Failure>;
 
 /// The subscriptions service for one request (routes `Subscribe`,
 /// `SubscribeConfirmPage`, `SubscribeConfirm`, `UnsubscribePage`,
-/// `Unsubscribe`, `AdminSubscribers`, `DevSubscribers`).
+/// `Unsubscribe`, `AdminSubscribers`, `AdminSubscribersExport`,
+/// `AdminSubscribersImport`, `DevSubscribers`).
 pub struct Subscriptions<
     'a,
     S: Sql,
@@ -96,6 +102,8 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, T: Turnstile, M: Mailer, P: Pause
             RouteId::UnsubscribePage => Ok(self.unsubscribe_page(input).await),
             RouteId::Unsubscribe => self.unsubscribe(input).await,
             RouteId::AdminSubscribers => self.admin_list(input).await,
+            RouteId::AdminSubscribersExport => self.export(input).await,
+            RouteId::AdminSubscribersImport => self.import(input).await,
             RouteId::DevSubscribers if self.dev => self.dev_seed(input).await,
             _ => Err(ApiError::not_found().into()),
         }

@@ -33,7 +33,7 @@ fn an_admin_creates_a_draft_campaign_and_reads_it_back() {
     assert_eq!(data["createdAt"], rfc3339(w.now()));
     assert_eq!(
         data["counts"],
-        json!({"total": 0, "pending": 0, "sent": 0, "failed": 0, "skipped": 0})
+        json!({"total": 0, "pending": 0, "sent": 0, "failed": 0, "skipped": 0, "cancelled": 0})
     );
 
     let id = data["id"].as_str().expect("id");
@@ -169,7 +169,7 @@ fn sending_three_times_creates_one_ledger_row_per_confirmed_subscriber() {
     assert_eq!(read.body["data"]["startedAt"], json!(rfc3339(w.now())));
     assert_eq!(
         read.body["data"]["counts"],
-        json!({"total": 7, "pending": 7, "sent": 0, "failed": 0, "skipped": 0})
+        json!({"total": 7, "pending": 7, "sent": 0, "failed": 0, "skipped": 0, "cancelled": 0})
     );
 }
 

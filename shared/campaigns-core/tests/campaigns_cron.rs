@@ -154,7 +154,7 @@ fn the_cron_finishes_a_campaign_whose_rows_are_all_final_and_counts_show_it() {
     let counts = &w.get(&admin, &id).body["data"]["counts"];
     assert_eq!(
         counts,
-        &json!({"total": 4, "pending": 1, "sent": 2, "failed": 1, "skipped": 0})
+        &json!({"total": 4, "pending": 1, "sent": 2, "failed": 1, "skipped": 0, "cancelled": 0})
     );
 
     w.set_row(&id, &subs[3], "status = 'skipped'");
@@ -166,7 +166,7 @@ fn the_cron_finishes_a_campaign_whose_rows_are_all_final_and_counts_show_it() {
     assert_eq!(read.body["data"]["finishedAt"], json!(rfc3339(w.now())));
     assert_eq!(
         read.body["data"]["counts"],
-        json!({"total": 4, "pending": 0, "sent": 2, "failed": 1, "skipped": 1})
+        json!({"total": 4, "pending": 0, "sent": 2, "failed": 1, "skipped": 1, "cancelled": 0})
     );
     assert_eq!(w.reconcile(), CronReport::default(), "nothing left to do");
 }

@@ -14,7 +14,7 @@ mod adapters;
 
 use sealpost_api::routes::{RouteId, Service};
 use sealpost_api::{ApiRequest, Failure, Outcome};
-use sealpost_campaigns_core::campaigns::Sending;
+use sealpost_campaigns_core::campaigns::{Sending, TestSends};
 use sealpost_campaigns_core::delivery::{self, Verdict};
 use sealpost_campaigns_core::keys::CampaignKeys;
 use sealpost_campaigns_core::ports::{DevTurnstile, Job};
@@ -113,6 +113,22 @@ async fn handle(r: ApiRequest, env: &Env) -> Outcome {
         None
     };
     let db = SiteDb::new(&sql, r.site.clone());
+    let mailer = AnyMailer::new(env, &sql, dev);
+    let settings = settings(env);
+    if route == RouteId::AdminCampaignTest {
+        let tests = TestSends {
+            db,
+            rate_sql: &sql,
+            settings: &settings,
+            pause: &TimerPause,
+            clock: &SystemClock,
+            rng: &CryptoRng,
+            keys: &keys,
+            mailer: &mailer,
+            verifier: verifier.as_deref(),
+        };
+        return tests.handle(&r).await;
+    }
     // Locally the dev tokens count as solved on a host of the request's site.
     let dev_turnstile = if dev {
         Some(DevTurnstile::solved_on(
@@ -122,8 +138,6 @@ async fn handle(r: ApiRequest, env: &Env) -> Outcome {
         None
     };
     let turnstile = AnyTurnstile::new(dev_turnstile, text(env, "TURNSTILE_SECRET"));
-    let mailer = AnyMailer::new(env, &sql, dev);
-    let settings = settings(env);
     let subscriptions = Subscriptions {
         db,
         rate_sql: &sql,
@@ -228,6 +242,7 @@ async fn scheduled(event: worker::ScheduledEvent, env: Env, _ctx: worker::Schedu
             .field("resumed", report.resumed)
             .field("reclaimed", report.reclaimed)
             .field("finished", report.finished)
+            .field("abandoned", report.abandoned)
             .emit();
         Ok(())
     })

@@ -1,17 +1,14 @@
 //! The campaigns list: every campaign of the site, newest first, optionally
 //! of one status, each with its delivery counts (one query for the whole
 //! page) and without its bodies.
+use sealpost_api::campaigns::{Campaign, CampaignCounts, CampaignStatus};
 use sealpost_api::query::OffsetPaging;
 use sealpost_api::{ApiRequest, ApiResponse, PageInfo, Validator};
 use sealpost_ports::{Clock, Rng, Sql, SqlValue};
 use serde::Deserialize;
-use serde_json::Value;
 
-use super::{Answer, CAMPAIGN_COLUMNS, COUNTS, CampaignRow, Counts, Sending, view};
+use super::{Answer, CAMPAIGN_COLUMNS, COUNTS, CampaignRow, Sending, view};
 use crate::ports::WorkQueue;
-
-/// A campaign's statuses, as stored.
-pub const STATUSES: [&str; 5] = ["draft", "scheduled", "sending", "paused", "sent"];
 
 impl<S: Sql, C: Clock, R: Rng, Q: WorkQueue> Sending<'_, S, C, R, Q> {
     /// `GET /admin/campaigns?status&page&pageSize`.
@@ -21,7 +18,7 @@ impl<S: Sql, C: Clock, R: Rng, Q: WorkQueue> Sending<'_, S, C, R, Q> {
         let status = input.query.get_nonblank("status");
         let mut v = Validator::new();
         if let Some(s) = status {
-            v.one_of("status", s, &STATUSES);
+            v.one_of("status", s, &CampaignStatus::NAMES);
         }
         v.finish()?;
         let (filter, binds) = match status {
@@ -43,7 +40,7 @@ impl<S: Sql, C: Clock, R: Rng, Q: WorkQueue> Sending<'_, S, C, R, Q> {
         struct Row {
             campaign_id: String,
             #[serde(flatten)]
-            n: Counts,
+            n: CampaignCounts,
         }
         let ids: Vec<&str> = rows.iter().map(|c| c.id.as_str()).collect();
         let counts: Vec<Row> = self
@@ -57,19 +54,17 @@ impl<S: Sql, C: Clock, R: Rng, Q: WorkQueue> Sending<'_, S, C, R, Q> {
                 &ids,
             )
             .await?;
-        let none = Counts::default();
-        let items: Vec<Value> = rows
+        let items: Vec<Campaign> = rows
             .iter()
             .map(|c| {
                 let n = counts
                     .iter()
                     .find(|r| r.campaign_id == c.id)
-                    .map_or(&none, |r| &r.n);
-                let mut item = view(c, n);
-                if let Some(o) = item.as_object_mut() {
-                    o.remove("body");
+                    .map_or_else(CampaignCounts::default, |r| r.n);
+                Campaign {
+                    body: None,
+                    ..view(c, n)
                 }
-                item
             })
             .collect();
         Ok(ApiResponse::offset_list(

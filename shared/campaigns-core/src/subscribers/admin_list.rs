@@ -2,10 +2,11 @@
 //! status, newest first, with the addresses opened; `q` finds a full
 //! address by its blind index, anything shorter by a bounded substring scan.
 use sealpost_api::query::OffsetPaging;
+use sealpost_api::subscribers::SubscriberItem as Item;
 use sealpost_api::{ApiError, ApiRequest, ApiResponse, Email, PageInfo, Validator};
 use sealpost_guard::{Role, live_caller, require_staff};
 use sealpost_ports::{Clock, PortError, RateLimiter, Rng, Sql, SqlValue, rfc3339};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::{Answer, Subscriptions};
 use crate::model::STATUSES;
@@ -36,19 +37,6 @@ struct ListRow {
 }
 
 const LIST_COLUMNS: &str = "id, email_sealed, locale, status, created_at, confirmed_at";
-
-/// An item of `GET /admin/subscribers`. `email` is `null` only if the
-/// stored address does not open (another `CAMPAIGNS_KEY`, a damaged row).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Item {
-    id: String,
-    email: Option<String>,
-    locale: String,
-    status: String,
-    created_at: String,
-    confirmed_at: Option<String>,
-}
 
 impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, T: Turnstile, M: Mailer, P: Pause>
     Subscriptions<'_, S, C, R, L, T, M, P>

@@ -60,7 +60,7 @@ struct Upserted {
 }
 
 /// 503 `SERVICE_UNAVAILABLE` with `Retry-After`: no provider slot now.
-fn send_busy(retry_after_secs: u32) -> ApiError {
+pub(crate) fn send_busy(retry_after_secs: u32) -> ApiError {
     ApiError::new(ErrorCode::ServiceUnavailable)
         .with_message(SEND_BUSY_MESSAGE)
         .with_retry_after(retry_after_secs.max(1))
@@ -104,17 +104,7 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, T: Turnstile, M: Mailer, P: Pause
     pub(super) async fn subscribe(&self, input: &ApiRequest) -> Answer {
         let body: SubscribeInput = parse_json(&input.body)?;
         let mut v = Validator::new();
-        let email = match Email::parse(&body.email) {
-            Ok(e) => Some(e),
-            Err(why) => {
-                v.add("email", why.message());
-                None
-            }
-        };
-        let locale = Locale::parse(&body.locale);
-        if locale.is_none() {
-            v.one_of("locale", &body.locale, &Locale::NAMES);
-        }
+        let (email, locale) = address_and_locale(&mut v, &body.email, &body.locale);
         v.text_len(
             "turnstileToken",
             &body.turnstile_token,
@@ -291,16 +281,47 @@ impl<S: Sql, C: Clock, R: Rng, L: RateLimiter, T: Turnstile, M: Mailer, P: Pause
                 idempotency_key: format!("confirm:{site}:{}:{attempt}", row.id),
             }
         };
-        Ok(match self.mailer.send(&Batch::single(outgoing)).await {
-            Ok(answers) => match answers.first() {
-                Some(Accepted::Sent { .. }) => Ok(()),
-                Some(Accepted::Rejected { .. }) => Err(ApiError::field(
-                    "email",
-                    "The email provider refuses this address",
-                )),
-                None => Err(send_failed()),
-            },
-            Err(e) => Err(send_failure(&e)),
-        })
+        Ok(send_single(self.mailer, outgoing).await)
+    }
+}
+
+/// Checks an `email` and a `locale` field, each error on its own field;
+/// both `Some` only when both are valid.
+pub(crate) fn address_and_locale(
+    v: &mut Validator,
+    email: &str,
+    locale: &str,
+) -> (Option<Email>, Option<Locale>) {
+    let address = match Email::parse(email) {
+        Ok(e) => Some(e),
+        Err(why) => {
+            v.add("email", why.message());
+            None
+        }
+    };
+    let parsed = Locale::parse(locale);
+    if parsed.is_none() {
+        v.one_of("locale", locale, &Locale::NAMES);
+    }
+    (address, parsed)
+}
+
+/// Sends one email that a person waits for (a confirmation, a campaign's
+/// test): `Ok` once the provider took it; an address it refuses is a field
+/// error on `email`, any other failure the answers of [`send_failure`].
+pub(crate) async fn send_single<M: Mailer>(
+    mailer: &M,
+    outgoing: OutgoingEmail,
+) -> Result<(), ApiError> {
+    match mailer.send(&Batch::single(outgoing)).await {
+        Ok(answers) => match answers.first() {
+            Some(Accepted::Sent { .. }) => Ok(()),
+            Some(Accepted::Rejected { .. }) => Err(ApiError::field(
+                "email",
+                "The email provider refuses this address",
+            )),
+            None => Err(send_failed()),
+        },
+        Err(e) => Err(send_failure(&e)),
     }
 }

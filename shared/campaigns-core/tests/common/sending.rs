@@ -4,13 +4,14 @@
 //! rows and collect the jobs enqueued.
 use sealpost_api::routes::RouteId;
 use sealpost_api::{ApiRequest, ApiResponse};
-use sealpost_campaigns_core::campaigns::{Failure, JOB_SIZE, Sending, advance};
+use sealpost_campaigns_core::campaigns::{Failure, JOB_SIZE, Sending, TestSends, advance};
 use sealpost_campaigns_core::cron::{CronReport, reconcile};
 use sealpost_campaigns_core::settings::Settings;
 use sealpost_ports::{SiteDb, SiteId, Statement};
 use sealpost_testkit::block_on;
 use serde_json::{Value, json};
 
+use super::subscriptions::ClockPause;
 use super::{SITE, World};
 
 /// An answer of a campaigns route: status and JSON body.
@@ -62,6 +63,11 @@ impl World {
 
     /// Serves `req` as the campaigns worker's admin service does.
     pub fn serve_sending(&self, req: &ApiRequest) -> Result<ApiResponse, Failure> {
+        block_on(self.serve_sending_async(req))
+    }
+
+    /// [`World::serve_sending`]'s future.
+    pub async fn serve_sending_async(&self, req: &ApiRequest) -> Result<ApiResponse, Failure> {
         let settings = Settings::default();
         let service = Sending {
             db: SiteDb::new(&self.db, SiteId::default_site()),
@@ -71,7 +77,7 @@ impl World {
             verifier: Some(&self.verifier),
             settings: &settings,
         };
-        block_on(service.handle(req))
+        service.handle(req).await
     }
 
     pub fn campaigns(&self, route: RouteId, token: &str, id: Option<&str>, body: &Value) -> Reply {
@@ -101,6 +107,50 @@ impl World {
 
     pub fn get(&self, token: &str, id: &str) -> Reply {
         self.campaigns(RouteId::AdminCampaignGet, token, Some(id), &Value::Null)
+    }
+
+    pub fn update(&self, token: &str, id: &str, body: &Value) -> Reply {
+        self.campaigns(RouteId::AdminCampaignUpdate, token, Some(id), body)
+    }
+
+    pub fn cancel(&self, token: &str, id: &str) -> Reply {
+        self.campaigns(RouteId::AdminCampaignCancel, token, Some(id), &Value::Null)
+    }
+
+    /// The test-send service as the worker builds it (the scripted
+    /// provider, a pause that moves the clock).
+    pub async fn serve_test_async(&self, req: &ApiRequest) -> Result<ApiResponse, Failure> {
+        let settings = Settings::default();
+        let service = TestSends {
+            db: SiteDb::new(&self.db, SiteId::default_site()),
+            rate_sql: &self.db,
+            settings: &settings,
+            pause: &ClockPause(&self.clock),
+            clock: &self.clock,
+            rng: &self.rng,
+            keys: &self.keys,
+            mailer: &self.mailer,
+            verifier: Some(&self.verifier),
+        };
+        service.handle(req).await
+    }
+
+    /// `POST /admin/campaigns/{id}/test` with `body`.
+    pub fn test_send(&self, token: &str, id: &str, body: &Value) -> Reply {
+        let req = ApiRequest::new(RouteId::AdminCampaignTest, SiteId::default_site())
+            .with_body(body.to_string().into_bytes())
+            .with_bearer(token)
+            .with_param("id", id);
+        reply_of(block_on(self.serve_test_async(&req)))
+    }
+
+    /// The cancel route's future, for a test that cancels while something
+    /// else is in flight.
+    pub async fn cancel_async(&self, token: &str, id: &str) -> Reply {
+        let req = ApiRequest::new(RouteId::AdminCampaignCancel, SiteId::default_site())
+            .with_bearer(token)
+            .with_param("id", id);
+        reply_of(self.serve_sending_async(&req).await)
     }
 
     pub fn reconcile(&self) -> CronReport {

@@ -120,7 +120,7 @@ impl Turnstile for TestTurnstile {
 }
 
 /// Waiting for a send slot moves the world's manual clock.
-struct ClockPause<'a>(&'a ManualClock);
+pub struct ClockPause<'a>(pub &'a ManualClock);
 
 impl Pause for ClockPause<'_> {
     async fn pause_ms(&self, ms: u32) {

@@ -31,6 +31,7 @@ pub const SCENARIOS: &[(&str, Scenario)] = scenarios![
     admin::campaigns_the_subscriber_list_is_admin_only_and_filters_searches_and_pages,
     admin::campaigns_creating_a_campaign_is_admin_only_and_validated,
     admin::campaigns_the_campaign_list_is_admin_only_newest_first_with_counts_and_no_bodies,
+    admin::campaigns_an_admin_changes_tests_schedules_and_cancels_a_campaign_that_then_sends_nothing,
 ];
 
 /// Scenarios that send campaigns (to every confirmed subscriber of the

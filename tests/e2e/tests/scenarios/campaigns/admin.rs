@@ -1,13 +1,14 @@
 //! The admin side: the subscriber list (admin only, filtered, searched,
-//! paged), creating campaigns (admin only, validated) and listing them.
+//! paged), creating campaigns (admin only, validated), listing them, and
+//! changing, testing and cancelling one.
 use std::thread;
 use std::time::Duration;
 
 use sealpost_e2e::auth::{bearer_request, new_member};
 use sealpost_e2e::campaigns::{
     address, admin_request, all_subscribers, assert_offset_list, campaign_id, campaign_input,
-    create_campaign, get_campaign, query_escape, scenario_domain, seed_confirmed, status_of,
-    subscribe, subscribe_then_unsubscribe, subscribers_page, try_create_campaign,
+    create_campaign, get_campaign, inbox, query_escape, scenario_domain, seed_confirmed, status_of,
+    subject_of, subscribe, subscribe_then_unsubscribe, subscribers_page, try_create_campaign,
 };
 use sealpost_e2e::{Stack, Value, json, random_hex, rfc3339_utc, unix_now, unix_secs_of};
 
@@ -262,4 +263,63 @@ pub(super) fn campaigns_the_campaign_list_is_admin_only_newest_first_with_counts
     stack
         .get("/admin/campaigns")
         .assert_error(401, "AUTH_REQUIRED");
+}
+
+/// `PATCH`, `test` and `cancel` of one campaign through the gateway, in the
+/// contract's envelope.
+pub(super) fn campaigns_an_admin_changes_tests_schedules_and_cancels_a_campaign_that_then_sends_nothing(
+    stack: &Stack,
+) {
+    let tag = random_hex(4);
+    let domain = scenario_domain();
+    let id = campaign_id(&create_campaign(stack, &campaign_input(&tag)));
+    let path = format!("/admin/campaigns/{id}");
+    let patch = |body: &Value| admin_request(stack, "PATCH", &path).json(body).send();
+
+    let changed = patch(&json!({"subject": {"vi": format!("Tin mới {tag}")}}));
+    assert_eq!(changed.status, 200, "{changed}");
+    let data = changed.json()["data"].clone();
+    assert_eq!(data["subject"]["vi"], json!(format!("Tin mới {tag}")));
+    assert_eq!(data["subject"]["en"], json!(format!("Sealpost news {tag}")));
+    patch(&json!({"subject": {"en": "Two\nlines"}, "colour": "red"}))
+        .assert_error(400, "VALIDATION_FAILED");
+
+    // A test reaches the one address named, in the language asked for.
+    let tester = address(&format!("test{tag}"), &domain);
+    let test = |body: &Value| {
+        admin_request(stack, "POST", &format!("{path}/test"))
+            .json(body)
+            .send()
+    };
+    let tested = test(&json!({"email": tester, "locale": "vi"}));
+    assert_eq!(tested.status, 202, "{tested}");
+    let mails = inbox(stack, &tester);
+    assert_eq!(mails.len(), 1, "{mails:#?}");
+    assert_eq!(subject_of(&mails[0]), format!("[Test] Tin mới {tag}"));
+    test(&json!({"email": "not an address", "locale": "fr"}))
+        .assert_error(400, "VALIDATION_FAILED");
+    let member = new_member(stack, "campaign-test-member");
+    bearer_request(stack, "POST", &format!("{path}/test"), &member.access)
+        .json(&json!({"email": tester, "locale": "en"}))
+        .send()
+        .assert_error(403, "FORBIDDEN");
+
+    // Scheduled an hour ahead, then cancelled: it stays cancelled, with no
+    // recipient, whatever the cron does.
+    let scheduled = patch(&json!({"scheduledAt": rfc3339_utc(unix_now() + 3600)}));
+    assert_eq!(scheduled.status, 200, "{scheduled}");
+    assert_eq!(status_of(&scheduled.json()["data"]), "scheduled");
+    let cancel = || admin_request(stack, "POST", &format!("{path}/cancel")).send();
+    let cancelled = cancel();
+    assert_eq!(cancelled.status, 200, "{cancelled}");
+    assert_eq!(status_of(&cancelled.json()["data"]), "cancelled");
+    assert_eq!(cancel().json()["data"], cancelled.json()["data"]);
+    patch(&json!({"scheduledAt": null})).assert_error(409, "CONFLICT");
+    assert!(stack.cron("campaigns"), "the campaigns cron ran");
+    let after = get_campaign(stack, &id);
+    assert_eq!(status_of(&after), "cancelled", "{after:#}");
+    assert_eq!(after["counts"]["total"], json!(0), "{after:#}");
+    admin_request(stack, "POST", "/admin/campaigns/nope/cancel")
+        .send()
+        .assert_error(404, "NOT_FOUND");
 }
