@@ -19,11 +19,12 @@ function need(name) {
 }
 
 // SEALPOST_SEED: `{"editorToken", "post": {id, en, vi, word}, "readPost": {…},
-// "staff": {email, password}, "auditor": {email, password}, "member": {email, password}}`: the posts the
+// "staff": {email, password}, "auditor": {email, password}, "campaigner": {email, password},
+// "member": {email, password}}`: the posts the
 // scenario published (an English and a Vietnamese slug each, and a word in
 // both titles), an editor's access token, a new editor who has never signed
-// in (no second factor yet), another for the console's Lighthouse audits,
-// and a member.
+// in (no second factor yet), a new admin for the console's Lighthouse audits,
+// another who runs a campaign, and a member.
 const seed = JSON.parse(need('SEALPOST_SEED'));
 
 export const env = {
@@ -34,6 +35,7 @@ export const env = {
   staff: seed.staff,
   member: seed.member,
   auditor: seed.auditor,
+  campaigner: seed.campaigner,
   chrome: process.env.CHROME_PATH || '/usr/bin/chromium',
   screenshots: process.env.SEALPOST_SCREENSHOTS || '',
 };

@@ -4,6 +4,7 @@
 // code, finds the posts, keeps the session across a reload, and signs out.
 // Every page free of console errors and CSP violations.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 
 import { api, env, eventually, launch, person, screenshot, totp, url } from './lib.mjs';
@@ -233,4 +234,135 @@ test('an editor writes a bilingual post with a live preview and autosave, keeps 
   assert.ok(vi.text.includes('<strong>lắm</strong>'));
 
   assert.deepEqual(staff.problems, []);
+}));
+
+/** Emails the local dev inbox holds for `address`, newest first. */
+async function inbox(address) {
+  const r = await api('GET', `/__dev/mail?to=${encodeURIComponent(address)}`);
+  assert.equal(r.status, 200, r.text);
+  return r.json.data;
+}
+
+/** `who` signs in for the first time, enrols TOTP and opens the console. */
+async function firstSignIn(page, { email, password }) {
+  await page.goto(url('/studio/'));
+  await signIn(page, email, password);
+  await page.locator('[data-testid="totp-qr"] svg').waitFor();
+  const secret = (await $(page, 'totp-secret').textContent()).trim();
+  const enable = $(page, 'totp-enable-form');
+  await enable.locator('input[name="code"]').fill(totp(secret));
+  await enable.locator('button[type="submit"]').click();
+  await $(page, 'recovery-codes').waitFor();
+  await $(page, 'recovery-saved').click();
+  await signIn(page, email, password);
+  const mfa = $(page, 'mfa-form');
+  await mfa.waitFor({ state: 'visible' });
+  await mfa.locator('input[name="code"]').fill(totp(secret, Date.now() + 30_000));
+  await mfa.locator('button[type="submit"]').click();
+  await $(page, 'studio-console').waitFor();
+}
+
+test('an admin imports two readers, exports the list, composes a bilingual campaign, tests it, sends it and watches it finish; a scheduled one is cancelled', () => withBrowser(async (browser) => {
+  const tag = `c${Date.now().toString(36)}`;
+  const readers = [
+    { address: `${tag}en@example.com`, locale: 'en' },
+    { address: `${tag}vi@example.com`, locale: 'vi' },
+  ];
+  const admin = await person(browser, { timezoneId: 'Asia/Ho_Chi_Minh' });
+  const page = await admin.newPage();
+  await firstSignIn(page, env.campaigner);
+
+  // Two readers who agreed on paper are imported, with that note.
+  await $(page, 'nav-subscribers').click();
+  const csv = `email,locale\n${readers.map((r) => `${r.address},${r.locale}`).join('\n')}\nnot an address,en\n`;
+  await page.setInputFiles('[data-testid="import-file"]', { name: 'readers.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+  await $(page, 'import-consent').fill(`Signed up on paper ${tag}`);
+  await $(page, 'import-submit').click();
+  await eventually(async () => (await $(page, 'import-report').count()) > 0, 'the import report');
+  const report = await $(page, 'import-report').textContent();
+  assert.ok(report.includes('2 imported') && report.includes('1 refused') && report.includes('Line 4'), report);
+  await page.fill('#subscriber-q', tag);
+  await $(page, 'subscriber-search').locator('button[type="submit"]').click();
+  await eventually(async () => (await $(page, 'subscriber-row').count()) === 2, 'the two imported readers');
+  assert.deepEqual(await page.locator('[data-testid="subscriber-state"]').allTextContents(), ['confirmed', 'confirmed']);
+  await screenshot(page, 'studio-subscribers');
+  // The export holds them, with the consent note.
+  await page.selectOption('[data-testid="subscriber-status"]', 'confirmed');
+  const [download] = await Promise.all([page.waitForEvent('download'), $(page, 'export-subscribers').click()]);
+  const exported = readFileSync(await download.path(), 'utf8');
+  assert.ok(exported.startsWith('email,locale,status,created_at,confirmed_at,unsubscribed_at,consent'), exported.slice(0, 200));
+  for (const r of readers) assert.ok(exported.includes(`${r.address},${r.locale},confirmed,`), `${r.address} exported`);
+  assert.ok(exported.includes(`Signed up on paper ${tag}`));
+
+  await $(page, 'nav-campaigns').click();
+  await $(page, 'new-campaign').click();
+  assert.ok(page.url().endsWith('/studio/campaigns/new'));
+  await $(page, 'campaign-subject-input').fill(`Spring letter ${tag}`);
+  await $(page, 'campaign-body-input').fill('Hello **readers** of the edge.');
+  await page.locator('[data-testid="campaign-preview"] strong', { hasText: 'readers' }).waitFor();
+  await $(page, 'tab-vi').click();
+  await $(page, 'campaign-subject-input').fill(`Thư mùa xuân ${tag}`);
+  await $(page, 'campaign-body-input').fill('Xin chào **bạn đọc**.');
+  await page.locator('[data-testid="campaign-preview"] strong', { hasText: 'bạn đọc' }).waitFor();
+  await $(page, 'campaign-save').click();
+  await eventually(async () => (await $(page, 'campaign-message').textContent()) === 'Saved.', 'the save');
+  assert.equal(await $(page, 'campaign-status-now').textContent(), 'draft');
+  assert.match(page.url(), /\/studio\/campaigns\/[A-Za-z0-9_-]+$/);
+
+  // A test in Vietnamese reaches the one address named, and nobody else.
+  const tester = `${tag}-test@example.com`;
+  await $(page, 'campaign-test-to').fill(tester);
+  await page.selectOption('[data-testid="campaign-test-locale"]', 'vi');
+  await $(page, 'campaign-test').click();
+  await eventually(async () => (await $(page, 'campaign-message').textContent()) === 'Test sent.', 'the test');
+  const tests = await inbox(tester);
+  assert.equal(tests.length, 1);
+  assert.equal(tests[0].subject, `[Test] Thư mùa xuân ${tag}`);
+  for (const r of readers) assert.equal((await inbox(r.address)).length, 0, 'a test is not the campaign');
+
+  // Sent for real: the progress is watched until every recipient is settled.
+  await $(page, 'campaign-send').click();
+  await $(page, 'campaign-send-confirm').click();
+  await $(page, 'campaign-progress').waitFor();
+  await eventually(async () => (await $(page, 'campaign-status-now').textContent()) === 'sent', 'the campaign to finish', 60_000);
+  const total = Number(await $(page, 'count-total').textContent());
+  assert.ok(total >= 2, `at least the two readers (${total})`);
+  assert.equal(Number(await $(page, 'count-sent').textContent()) + Number(await $(page, 'count-skipped').textContent())
+    + Number(await $(page, 'count-failed').textContent()), total);
+  assert.equal(await $(page, 'count-pending').textContent(), '0');
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await screenshot(page, 'studio-campaign');
+  for (const r of readers) {
+    const mails = await inbox(r.address);
+    assert.equal(mails.length, 1, `${r.address} gets the campaign once`);
+    assert.equal(mails[0].subject, r.locale === 'vi' ? `Thư mùa xuân ${tag}` : `Spring letter ${tag}`);
+  }
+  // A sent campaign's texts can no longer be changed.
+  assert.equal(await $(page, 'campaign-save').count(), 0);
+
+  // The list shows it sent; a scheduled one is cancelled before it starts.
+  await $(page, 'back-to-campaigns').click();
+  const row = page.locator('[data-testid="campaign-row"]', { hasText: `Spring letter ${tag}` });
+  await row.waitFor();
+  assert.equal(await row.locator('[data-testid="campaign-state"]').textContent(), 'sent');
+  await screenshot(page, 'studio-campaigns');
+  await $(page, 'new-campaign').click();
+  await $(page, 'campaign-subject-input').fill(`Later letter ${tag}`);
+  await $(page, 'campaign-body-input').fill('Soon.');
+  await $(page, 'tab-vi').click();
+  await $(page, 'campaign-subject-input').fill(`Thư sau ${tag}`);
+  await $(page, 'campaign-body-input').fill('Sắp tới.');
+  // A month ahead, picked in Ho Chi Minh City's time (UTC+7), stored in UTC.
+  const at = new Date(Math.floor((Date.now() + 30 * 86_400_000) / 60_000) * 60_000);
+  const local = new Date(at.getTime() + 7 * 3_600_000).toISOString().slice(0, 16);
+  await $(page, 'campaign-send-at-input').fill(local);
+  await $(page, 'campaign-schedule').click();
+  await eventually(async () => (await $(page, 'campaign-status-now').textContent()) === 'scheduled', 'the schedule');
+  assert.equal(await $(page, 'campaign-send-at').getAttribute('datetime'), `${at.toISOString().slice(0, 16)}:00Z`);
+  await $(page, 'campaign-cancel').click();
+  await $(page, 'campaign-cancel-confirm').click();
+  await eventually(async () => (await $(page, 'campaign-status-now').textContent()) === 'cancelled', 'the cancel');
+  assert.equal(await $(page, 'campaign-cancel').count(), 0);
+
+  assert.deepEqual(admin.problems, []);
 }));

@@ -131,6 +131,34 @@ impl Client {
         self.set_access(None);
     }
 
+    /// A bearer exchange; an answer saying the access token expired renews
+    /// it once and repeats the call.
+    async fn exchange(
+        &self,
+        method: &str,
+        path: &str,
+        text: Option<&str>,
+    ) -> Result<net::Reply, Problem> {
+        let mut renewed = false;
+        loop {
+            let bearer = self.bearer();
+            let headers: Vec<(&str, &str)> = bearer
+                .as_deref()
+                .map(|b| ("Authorization", b.as_str()))
+                .into_iter()
+                .collect();
+            let reply = net::send(method, path, &headers, text).await?;
+            let expired = net::decode::<serde_json::Value>(reply.status, &reply.body)
+                .err()
+                .is_some_and(|p| p.is_signed_out());
+            if expired && !renewed && self.resume().await? {
+                renewed = true;
+                continue;
+            }
+            return Ok(reply);
+        }
+    }
+
     /// A bearer call; an expired access token is renewed once and the call
     /// repeated.
     pub async fn call<T: DeserializeOwned>(
@@ -143,20 +171,22 @@ impl Client {
             .map(serde_json::to_string)
             .transpose()
             .map_err(|e| Problem::Unexpected(e.to_string()))?;
-        let mut renewed = false;
-        loop {
-            let bearer = self.bearer();
-            let headers: Vec<(&str, &str)> = bearer
-                .as_deref()
-                .map(|b| ("Authorization", b.as_str()))
-                .into_iter()
-                .collect();
-            let reply = net::send(method, path, &headers, text.as_deref()).await?;
-            match net::decode::<T>(reply.status, &reply.body) {
-                Err(p) if p.is_signed_out() && !renewed && self.resume().await? => renewed = true,
-                other => return other,
-            }
+        let reply = self.exchange(method, path, text.as_deref()).await?;
+        net::decode::<T>(reply.status, &reply.body)
+    }
+
+    /// A bearer `GET` of a file (not an envelope): its bytes on 200, the
+    /// API's problem otherwise.
+    pub async fn download(&self, path: &str) -> Result<Vec<u8>, Problem> {
+        let reply = self.exchange("GET", path, None).await?;
+        if reply.status == 200 {
+            return Ok(reply.body);
         }
+        net::decode::<serde_json::Value>(reply.status, &reply.body)?;
+        Err(Problem::Unexpected(format!(
+            "{path} answered {}",
+            reply.status
+        )))
     }
 
     /// `GET path` with the bearer.

@@ -5,6 +5,7 @@
 //! shape. The site serves it as fingerprinted assets and a one-page shell.
 #![forbid(unsafe_code)]
 
+pub mod campaign_draft;
 pub mod client;
 pub mod draft;
 mod hint;
@@ -12,6 +13,7 @@ pub mod net;
 pub mod problem;
 pub mod qr;
 pub mod ui;
+pub mod when;
 
 use wasm_bindgen::prelude::wasm_bindgen;
 

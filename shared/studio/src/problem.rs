@@ -18,6 +18,9 @@ pub enum Problem {
     Seal(String),
     /// An answer that is not what the API's own types describe.
     Unexpected(String),
+    /// The form lacks what the console checks before asking the API (a
+    /// date to schedule at, a file to import): the sentence says what.
+    Incomplete(String),
 }
 
 impl Problem {
@@ -86,6 +89,7 @@ impl Problem {
                     _ => message.clone(),
                 }
             }
+            Problem::Incomplete(what) => what.clone(),
             Problem::Seal(why) => {
                 format!("The sign-in could not be sealed ({why}). Reload the page and try again.")
             }

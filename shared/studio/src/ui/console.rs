@@ -4,9 +4,12 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use sealpost_api::account::User;
 
+use super::campaign::CampaignScreen;
+use super::campaigns::Campaigns;
 use super::editor::Editor;
 use super::posts::Posts;
-use super::{Screen, Section};
+use super::subscribers::Subscribers;
+use super::{Screen, Section, is_admin};
 use crate::client::Client;
 
 #[component]
@@ -31,6 +34,9 @@ pub fn Console(screen: RwSignal<Screen>, user: User) -> impl IntoView {
         section.set(Section::parse(&here()))
     });
     on_cleanup(move || back.remove());
+    let admin = is_admin(&user);
+    let on_posts = move || matches!(section.get(), Section::Posts | Section::Edit(_));
+    let on_campaigns = move || matches!(section.get(), Section::Campaigns | Section::Campaign(_));
     let sign_out = move |_| {
         spawn_local(async move {
             Client.end().await;
@@ -41,7 +47,11 @@ pub fn Console(screen: RwSignal<Screen>, user: User) -> impl IntoView {
         <header class="studio-bar">
             <a class="brand" href="/studio/">"Studio"</a>
             <nav aria-label="Console">
-                <button type="button" class="link" data-testid="nav-posts" aria-current="page" on:click=move |_| section.set(Section::Posts)>"Posts"</button>
+                <button type="button" class="link" data-testid="nav-posts" aria-current=move || on_posts().then_some("page") on:click=move |_| section.set(Section::Posts)>"Posts"</button>
+                {admin.then(|| view! {
+                    <button type="button" class="link" data-testid="nav-campaigns" aria-current=move || on_campaigns().then_some("page") on:click=move |_| section.set(Section::Campaigns)>"Campaigns"</button>
+                    <button type="button" class="link" data-testid="nav-subscribers" aria-current=move || (section.get() == Section::Subscribers).then_some("page") on:click=move |_| section.set(Section::Subscribers)>"Subscribers"</button>
+                })}
                 <a href="/">"View site"</a>
             </nav>
             <span class="who" data-testid="studio-user">{user.display_name.clone()} " · " {user.email.clone()}</span>
@@ -51,6 +61,9 @@ pub fn Console(screen: RwSignal<Screen>, user: User) -> impl IntoView {
             {move || match section.get() {
                 Section::Posts => view! { <Posts section/> }.into_any(),
                 Section::Edit(id) => view! { <Editor section id/> }.into_any(),
+                Section::Campaigns => view! { <Campaigns section/> }.into_any(),
+                Section::Campaign(id) => view! { <CampaignScreen section id/> }.into_any(),
+                Section::Subscribers => view! { <Subscribers/> }.into_any(),
             }}
         </main>
     }

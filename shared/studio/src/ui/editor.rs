@@ -11,53 +11,19 @@ use std::time::Duration;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use sealpost_api::posts::AdminPost;
-use sealpost_api::posts::edits::{ActionInput, Preview, PreviewInput, ScheduleInput};
+use sealpost_api::posts::edits::{ActionInput, ScheduleInput};
 use sealpost_api::slug;
 use wasm_bindgen::JsValue;
 
-use super::{FormError, Section};
+use super::preview::{LivePreview, PreviewPane};
+use super::{FormError, LangTabs, Section};
 use crate::client::Client;
-use crate::draft::{Draft, LANGS};
+use crate::draft::Draft;
 use crate::problem::Problem;
+use crate::when::{local_to_utc, time_zone, utc_to_local};
 
-/// How long typing must pause before the preview is rendered again.
-const PREVIEW_PAUSE: Duration = Duration::from_millis(400);
 /// How long typing must pause before a draft saves itself.
 const AUTOSAVE_PAUSE: Duration = Duration::from_secs(3);
-
-fn lang_name(lang: &str) -> &'static str {
-    if lang == "vi" {
-        "Tiếng Việt"
-    } else {
-        "English"
-    }
-}
-
-/// `datetime-local`'s value (the browser's time zone) as RFC 3339 in UTC.
-fn local_to_utc(local: &str) -> Option<String> {
-    let date = js_sys::Date::new(&JsValue::from_str(local));
-    (!date.get_time().is_nan()).then(|| String::from(date.to_iso_string()))
-}
-
-/// An RFC 3339 instant as a `datetime-local` value in the browser's time zone.
-fn utc_to_local(iso: &str) -> String {
-    let date = js_sys::Date::new(&JsValue::from_str(iso));
-    if date.get_time().is_nan() {
-        return String::new();
-    }
-    let shifted = date.get_time() - date.get_timezone_offset() * 60_000.0;
-    let text = String::from(js_sys::Date::new(&JsValue::from_f64(shifted)).to_iso_string());
-    text.get(..16).unwrap_or_default().to_owned()
-}
-
-/// The browser's IANA time zone (`Asia/Ho_Chi_Minh`), for the schedule's label.
-fn time_zone() -> String {
-    let format = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new());
-    js_sys::Reflect::get(&format.resolved_options(), &JsValue::from_str("timeZone"))
-        .ok()
-        .and_then(|z| z.as_string())
-        .unwrap_or_else(|| "local time".into())
-}
 
 #[component]
 pub fn Editor(section: RwSignal<Section>, id: Option<String>) -> impl IntoView {
@@ -67,9 +33,7 @@ pub fn Editor(section: RwSignal<Section>, id: Option<String>) -> impl IntoView {
     let tab = RwSignal::new("en");
     // Whether each language's slug was typed (else it follows the title).
     let slug_typed = RwSignal::new([false, false]);
-    let preview = RwSignal::new(String::new());
-    let preview_failed = RwSignal::new(None::<String>);
-    let preview_round = RwSignal::new(0u64);
+    let preview = LivePreview::new();
     let problem = RwSignal::new(None::<Problem>);
     let message = RwSignal::new(String::new());
     let conflict = RwSignal::new(false);
@@ -96,36 +60,7 @@ pub fn Editor(section: RwSignal<Section>, id: Option<String>) -> impl IntoView {
         post.set(Some(p));
     };
     let render_preview = move || {
-        let round = preview_round.get_untracked() + 1;
-        preview_round.set(round);
-        let body = draft.with_untracked(|d| d.lang(tab.get_untracked()).body.clone());
-        set_timeout(
-            move || {
-                if preview_round.get_untracked() != round {
-                    return;
-                }
-                if body.trim().is_empty() {
-                    preview.set(String::new());
-                    return;
-                }
-                spawn_local(async move {
-                    let asked = PreviewInput { body };
-                    let answer = Client
-                        .call::<Preview>("POST", "/admin/preview", Some(&asked))
-                        .await;
-                    if preview_round.get_untracked() == round {
-                        match answer {
-                            Ok(p) => {
-                                preview_failed.set(None);
-                                preview.set(p.items.html);
-                            }
-                            Err(p) => preview_failed.set(Some(p.describe())),
-                        }
-                    }
-                });
-            },
-            PREVIEW_PAUSE,
-        );
+        preview.render(draft.with_untracked(|d| d.lang(tab.get_untracked()).body.clone()));
     };
     if let Some(id) = id.clone() {
         spawn_local(async move {
@@ -201,12 +136,9 @@ pub fn Editor(section: RwSignal<Section>, id: Option<String>) -> impl IntoView {
                             };
                             Client.call::<AdminPost>("POST", &path, Some(&body)).await
                         }
-                        None => Err(Problem::Api {
-                            status: 400,
-                            code: "VALIDATION_FAILED".into(),
-                            message: "Pick the date and time to publish at".into(),
-                            errors: vec![],
-                        }),
+                        None => Err(Problem::Incomplete(
+                            "Pick the date and time to publish at".into(),
+                        )),
                     }
                 } else {
                     let body = ActionInput {
@@ -310,13 +242,7 @@ pub fn Editor(section: RwSignal<Section>, id: Option<String>) -> impl IntoView {
             })}
         </p>
         <Show when=move || loaded.get() fallback=|| view! { <p role="status">"Loading the post…"</p> }>
-        <div class="tabs" role="tablist" aria-label="Language">
-            {LANGS.map(|lang| view! {
-                <button type="button" role="tab" id=format!("tab-{lang}") data-testid=format!("tab-{lang}")
-                    aria-controls="lang-panel" aria-selected=move || (tab.get() == lang).to_string()
-                    on:click=move |_| { tab.set(lang); render_preview(); }>{lang_name(lang)}</button>
-            }).collect_view()}
-        </div>
+        <LangTabs tab switched=move |()| render_preview()/>
         <div class="editor" id="lang-panel" role="tabpanel" aria-labelledby=move || format!("tab-{}", tab.get()) lang=move || tab.get()>
             <div class="fields">
                 <label for="post-title">"Title"</label>
@@ -354,11 +280,7 @@ pub fn Editor(section: RwSignal<Section>, id: Option<String>) -> impl IntoView {
                         autosave();
                     }></textarea>
             </div>
-            <section class="preview" aria-labelledby="preview-title">
-                <h2 id="preview-title">"Preview"</h2>
-                <p class="form-error" data-testid="preview-error">{move || preview_failed.get()}</p>
-                <div class="body" data-testid="post-preview" aria-live="polite" inner_html=move || preview.get()></div>
-            </section>
+            <PreviewPane preview testid="post-preview"/>
         </div>
         <label for="post-tags">"Tags (separated by commas)"</label>
         <input id="post-tags" name="tags" data-testid="post-tags-input" prop:value=move || draft.with(|d| d.tags.clone())

@@ -2,13 +2,9 @@
 //! change first, with search and paging, as `GET /admin/posts` answers.
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
-use sealpost_api::PageInfo;
 use sealpost_api::posts::AdminPost;
 
-use super::{FormError, Section};
-use crate::client::Client;
-use crate::problem::Problem;
+use super::{FormError, ListPage, Pager, Section, list_query};
 
 /// Posts per page of the list.
 pub const PAGE_SIZE: u32 = 20;
@@ -24,17 +20,7 @@ const STATUSES: [(&str, &str); 5] = [
 
 /// `/admin/posts` with the list's query.
 pub fn list_path(status: &str, q: &str, page: u32) -> String {
-    let mut query = form_urlencoded::Serializer::new(String::new());
-    query
-        .append_pair("page", &page.to_string())
-        .append_pair("pageSize", &PAGE_SIZE.to_string());
-    if !status.is_empty() {
-        query.append_pair("status", status);
-    }
-    if !q.trim().is_empty() {
-        query.append_pair("q", q.trim());
-    }
-    format!("/admin/posts?{}", query.finish())
+    list_query("/admin/posts", PAGE_SIZE, status, q, page)
 }
 
 /// The title a list shows: English, else any language's.
@@ -51,26 +37,15 @@ pub fn Posts(section: RwSignal<Section>) -> impl IntoView {
     let status = RwSignal::new(String::new());
     let q = RwSignal::new(String::new());
     let page = RwSignal::new(1u32);
-    let posts = RwSignal::new(None::<Vec<AdminPost>>);
-    let info = RwSignal::new(None::<PageInfo>);
-    let problem = RwSignal::new(None::<Problem>);
+    let list = ListPage::<AdminPost>::new();
+    let (items, info, problem) = (list.items, list.info, list.problem);
 
     let load = move || {
-        let path = list_path(
+        list.load(list_path(
             &status.get_untracked(),
             &q.get_untracked(),
             page.get_untracked(),
-        );
-        spawn_local(async move {
-            match Client.get::<Vec<AdminPost>>(&path).await {
-                Ok(listed) => {
-                    problem.set(None);
-                    posts.set(Some(listed.items));
-                    info.set(listed.page);
-                }
-                Err(p) => problem.set(Some(p)),
-            }
-        });
+        ))
     };
     load();
     let search = move |ev: SubmitEvent| {
@@ -102,7 +77,7 @@ pub fn Posts(section: RwSignal<Section>) -> impl IntoView {
             <button type="submit">"Search"</button>
         </form>
         <FormError problem/>
-        {move || posts.get().map(|list| if list.is_empty() {
+        {move || items.get().map(|list| if list.is_empty() {
             view! { <p data-testid="no-posts">"No posts here yet."</p> }.into_any()
         } else {
             view! {
@@ -125,13 +100,7 @@ pub fn Posts(section: RwSignal<Section>) -> impl IntoView {
                 </table>
             }.into_any()
         })}
-        {move || info.get().filter(|i| i.total_pages > 1).map(|i| view! {
-            <nav class="pager" data-testid="pager" aria-label="Pages">
-                <button type="button" prop:disabled=i.page <= 1 on:click=move |_| go(i.page - 1)>"Newer"</button>
-                <span>{format!("Page {} of {}", i.page, i.total_pages)}</span>
-                <button type="button" prop:disabled=u64::from(i.page) >= i.total_pages on:click=move |_| go(i.page + 1)>"Older"</button>
-            </nav>
-        })}
+        <Pager info go/>
     }
 }
 

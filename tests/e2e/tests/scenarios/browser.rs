@@ -1,5 +1,5 @@
 //! The site and the staff console in a real browser: the scenario publishes
-//! the posts and makes two new editors and a member, then runs
+//! the posts and makes a new editor, two new admins and a member, then runs
 //! `tests/browser` (playwright-core driving Debian's Chromium, and
 //! Lighthouse's accessibility, best-practices and SEO audits) against the
 //! running stack. Node's test runner reports each browser scenario; this
@@ -55,11 +55,12 @@ fn new_person(stack: &Stack, name: &str) -> serde_json::Value {
     json!({"email": m.email, "password": m.password})
 }
 
-/// A new editor who has never signed in: `{email, password}`.
-fn new_staff(stack: &Stack) -> serde_json::Value {
+/// A new member of staff with `role` who has never signed in:
+/// `{email, password}`.
+fn new_staff(stack: &Stack, role: &str) -> serde_json::Value {
     let person = new_member(stack, "studio");
-    let reply = admin_set_roles(stack, &person.user_id(), &json!(["editor"]));
-    assert_eq!(reply.status, 200, "making the new editor: {reply}");
+    let reply = admin_set_roles(stack, &person.user_id(), &json!([role]));
+    assert_eq!(reply.status, 200, "making the new {role}: {reply}");
     json!({"email": person.email, "password": person.password})
 }
 
@@ -84,8 +85,9 @@ fn the_site_works_in_a_real_browser(stack: &Stack) {
         "editorToken": editor(stack).otp.access,
         "post": bilingual_post(stack, &random_hex(4)),
         "readPost": bilingual_post(stack, &random_hex(4)),
-        "staff": new_staff(stack),
-        "auditor": new_staff(stack),
+        "staff": new_staff(stack, "editor"),
+        "auditor": new_staff(stack, "admin"),
+        "campaigner": new_staff(stack, "admin"),
         "member": new_person(stack, "studio-member"),
     });
     let screenshots = repo_root().join("docs/screenshots");
