@@ -58,8 +58,8 @@ pub const SCHEDULE_HORIZON_MS: i64 = 365 * 24 * 60 * 60 * 1000;
 
 type Answer = Result<ApiResponse, Failure>;
 
-/// The campaigns admin service for one request (`POST /admin/campaigns`,
-/// `POST /admin/campaigns/{id}/send`, `GET /admin/campaigns/{id}`).
+/// The campaigns admin service for one request: create, change, send,
+/// cancel, read and list (a test send is [`TestSends`]).
 pub struct Sending<'a, S: Sql, C: Clock, R: Rng, Q: WorkQueue> {
     pub db: SiteDb<'a, S>,
     pub clock: &'a C,
@@ -78,11 +78,12 @@ impl<S: Sql, C: Clock, R: Rng, Q: WorkQueue> std::fmt::Debug for Sending<'_, S, 
     }
 }
 
-/// A campaign as stored.
+/// A campaign as stored (a status the table's CHECK does not allow fails
+/// to read, as a decode error).
 #[derive(Deserialize)]
 struct CampaignRow {
     id: String,
-    status: String,
+    status: CampaignStatus,
     subject_en: String,
     subject_vi: String,
     body_en: String,
@@ -121,8 +122,7 @@ fn time(ms: Option<i64>) -> Option<String> {
 fn view(c: &CampaignRow, counts: CampaignCounts) -> Campaign {
     Campaign {
         id: c.id.clone(),
-        // The table's CHECK allows only the statuses there are.
-        status: CampaignStatus::parse(&c.status).unwrap_or(CampaignStatus::Draft),
+        status: c.status,
         subject: Localised {
             en: c.subject_en.clone(),
             vi: c.subject_vi.clone(),
@@ -222,7 +222,7 @@ impl<S: Sql, C: Clock, R: Rng, Q: WorkQueue> Sending<'_, S, C, R, Q> {
             )
             .await?;
         let campaign = self.load(id).await?.ok_or_else(not_found)?;
-        if campaign.status == "sending" {
+        if campaign.status == CampaignStatus::Sending {
             advance(&self.db, self.queue, self.settings, id, now).await?;
         }
         Ok(ApiResponse::mutation(
