@@ -11,8 +11,9 @@ use leptos::task::spawn_local;
 use sealpost_api::campaigns::{Campaign, CampaignPatch, CampaignStatus, TestSendInput};
 use wasm_bindgen::JsValue;
 
+use super::Section;
+use super::parts::{FormError, LangTabs, lang_name};
 use super::preview::{LivePreview, PreviewPane};
-use super::{FormError, LangTabs, Section, lang_name};
 use crate::campaign_draft::CampaignDraft;
 use crate::client::Client;
 use crate::draft::LANGS;

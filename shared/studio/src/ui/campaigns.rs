@@ -4,7 +4,8 @@
 use leptos::prelude::*;
 use sealpost_api::campaigns::Campaign;
 
-use super::{FormError, ListPage, Pager, Section, list_query};
+use super::Section;
+use super::parts::{FormError, ListPage, Pager, list_query};
 
 /// Campaigns per page of the list.
 pub const PAGE_SIZE: u32 = 20;

@@ -15,8 +15,9 @@ use sealpost_api::posts::edits::{ActionInput, ScheduleInput};
 use sealpost_api::slug;
 use wasm_bindgen::JsValue;
 
+use super::Section;
+use super::parts::{FormError, LangTabs};
 use super::preview::{LivePreview, PreviewPane};
-use super::{FormError, LangTabs, Section};
 use crate::client::Client;
 use crate::draft::Draft;
 use crate::problem::Problem;

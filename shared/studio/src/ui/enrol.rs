@@ -9,7 +9,8 @@ use leptos::task::spawn_local;
 use sealpost_api::account::{RecoveryCodes, TotpSetup};
 use serde_json::json;
 
-use super::{FormError, Screen};
+use super::Screen;
+use super::parts::FormError;
 use crate::client::Client;
 use crate::problem::Problem;
 use crate::qr;

@@ -4,7 +4,8 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use sealpost_api::posts::AdminPost;
 
-use super::{FormError, ListPage, Pager, Section, list_query};
+use super::Section;
+use super::parts::{FormError, ListPage, Pager, list_query};
 
 /// Posts per page of the list.
 pub const PAGE_SIZE: u32 = 20;

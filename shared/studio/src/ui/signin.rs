@@ -6,7 +6,8 @@ use leptos::task::spawn_local;
 use sealpost_api::account::{LoginAnswer, SignedIn};
 use serde_json::json;
 
-use super::{FormError, Screen, arrive};
+use super::parts::FormError;
+use super::{Screen, arrive};
 use crate::client::Client;
 use crate::problem::Problem;
 

@@ -9,7 +9,7 @@ use sealpost_api::subscribers::{ImportInput, ImportReport, SubscriberItem};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
-use super::{FormError, ListPage, Pager, list_query};
+use super::parts::{FormError, ListPage, Pager, list_query};
 use crate::client::Client;
 use crate::problem::Problem;
 
