@@ -96,6 +96,9 @@ impl<S: Sql, C: Clock, R: Rng, M: Mailer, P: Pause> TestSends<'_, S, C, R, M, P>
             .await?
             .ok_or_else(not_found)?;
 
+        // Everything that can fail before the provider is asked comes first,
+        // so a test counts against the limit only once it is being sent.
+        let origin = sealpost_ports::site_base_url(&self.db).await?.to_string();
         let now = self.clock.now_ms();
         let id = self.rng.id()?;
         if !self.take_quota(&id, campaign, now).await? {
@@ -108,14 +111,13 @@ impl<S: Sql, C: Clock, R: Rng, M: Mailer, P: Pause> TestSends<'_, S, C, R, M, P>
                 return Err(send_busy(retry_after_secs).into());
             }
         }
-        let origin = sealpost_ports::site_base_url(&self.db).await?.to_string();
         let site = self.db.site().as_str();
         let mail = CampaignMail::new(site, campaign, &origin, &text);
         let mut outgoing = mail.compose(self.keys, NOBODY, email.as_str(), locale.as_str());
         outgoing.subject = format!("[Test] {}", outgoing.subject);
         outgoing.idempotency_key = format!("{site}:{campaign}:test:{id}");
         if let Err(refused) = send_single(self.mailer, outgoing).await {
-            // Nothing went out: the test costs the site nothing.
+            // The provider did not confirm it: the test costs the site nothing.
             self.refund(&id).await?;
             return Err(refused.into());
         }
