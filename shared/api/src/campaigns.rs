@@ -35,18 +35,18 @@ impl CampaignStatus {
         CampaignStatus::Sent,
         CampaignStatus::Cancelled,
     ];
-    /// Every status's stored name.
+    /// Every status's stored name, in the same order.
     pub const NAMES: [&'static str; 6] = [
-        "draft",
-        "scheduled",
-        "sending",
-        "paused",
-        "sent",
-        "cancelled",
+        CampaignStatus::ALL[0].as_str(),
+        CampaignStatus::ALL[1].as_str(),
+        CampaignStatus::ALL[2].as_str(),
+        CampaignStatus::ALL[3].as_str(),
+        CampaignStatus::ALL[4].as_str(),
+        CampaignStatus::ALL[5].as_str(),
     ];
 
     /// The stored name.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             CampaignStatus::Draft => "draft",
             CampaignStatus::Scheduled => "scheduled",
